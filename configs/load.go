@@ -105,11 +105,37 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string) error {
 		v.Set(out)
 		return nil
 	}
+	if v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String {
+		return decodeMap(n, v, path)
+	}
 	fresh := reflect.New(v.Type())
 	if err := n.Decode(fresh.Interface()); err != nil {
 		return fmt.Errorf("%s: %s", keyName(path), cleanYAMLError(err))
 	}
 	v.Set(fresh.Elem())
+	return nil
+}
+
+// decodeMap decodes a string-keyed mapping value by value, so a bad value
+// is reported with its key.
+func decodeMap(n *yaml.Node, v reflect.Value, path string) error {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		v.Set(reflect.Zero(v.Type()))
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: want a mapping", keyName(path))
+	}
+	out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i].Value
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if err := decodeNode(n.Content[i+1], elem, joinKey(path, key)); err != nil {
+			return err
+		}
+		out.SetMapIndex(reflect.ValueOf(key), elem)
+	}
+	v.Set(out)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // zones work on machines without tzdata
 )
 
 // Stages are the workflow stages a case type may limit.
@@ -31,6 +32,22 @@ var (
 func (c *Config) Normalize() {
 	if c.SIP.Domain == "" && len(c.SIP.ID) >= 10 {
 		c.SIP.Domain = c.SIP.ID[:10]
+	}
+	// Empty lists and maps are the same as absent ones.
+	if len(c.HTTP.AllowedOrigins) == 0 {
+		c.HTTP.AllowedOrigins = nil
+	}
+	if len(c.WebRTC.PublicIPs) == 0 {
+		c.WebRTC.PublicIPs = nil
+	}
+	if len(c.Sources) == 0 {
+		c.Sources = nil
+	}
+	if len(c.Aliases) == 0 {
+		c.Aliases = nil
+	}
+	if len(c.Dispatch.Holidays) == 0 {
+		c.Dispatch.Holidays = nil
 	}
 	if c.Record.Dir == "" {
 		c.Record.Dir = strings.TrimSuffix(c.DataDir, "/") + "/recordings"
