@@ -79,4 +79,10 @@ var (
 	ErrNotReady     = errors.New("media: stream has no media yet")
 	ErrPublisherSet = errors.New("media: stream already has a publisher")
 	ErrClosed       = errors.New("media: closed")
+	// ErrUnsupportedCodec is returned for a track whose codec the hub
+	// cannot packetize or depacketize.
+	ErrUnsupportedCodec = errors.New("media: unsupported codec")
+
+	errEmptyUnit   = errors.New("media: empty unit")
+	errNoSuchTrack = errors.New("media: unit for a track the stream does not have")
 )
