@@ -1,0 +1,270 @@
+// Command loadtest measures WHEP fan-out: one H.264 stream (the shipped
+// sample, padded with filler NALUs to -bitrate) from a real media hub to N
+// pion viewers running in a child process on loopback. The parent is the
+// hub: it reports its CPU per packet-to-viewer, RSS per viewer, loss, and
+// offer → first keyframe latency.
+//
+//	go run ./media/webrtc/internal/loadtest -viewers 1,10,100,300 -duration 10s [-batch]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"pingan/internal/sample"
+	"pingan/media"
+	"pingan/media/webrtc"
+)
+
+func main() {
+	viewers := flag.String("viewers", "1,10,100", "viewer counts to run, comma-separated")
+	duration := flag.Duration("duration", 10*time.Second, "measurement window per count")
+	batch := flag.Bool("batch", false, "batch UDP writes (sendmmsg)")
+	bitrate := flag.Int("bitrate", 2000, "video bitrate in kbit/s (filler-padded)")
+	child := flag.Bool("child", false, "internal: run viewers")
+	n := flag.Int("n", 1, "internal: viewers in the child")
+	url := flag.String("url", "", "internal: WHEP url")
+	flag.Parse()
+	if *child {
+		if err := runViewers(*url, *n, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := runHub(*viewers, *duration, *batch, *bitrate); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+type server struct {
+	hub *media.Hub
+	eng *webrtc.Engine
+	ctx context.Context
+
+	mu       sync.Mutex
+	sessions []*webrtc.Session
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rd, err := s.hub.Subscribe(r.Context(), "bench", media.ReaderOptions{})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	sess, answer, err := s.eng.NewWHEPSession(s.ctx, string(body), rd)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.sessions = append(s.sessions, sess)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/sdp")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (s *server) take() []*webrtc.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.sessions
+	s.sessions = nil
+	return out
+}
+
+func runHub(counts string, d time.Duration, batch bool, kbps int) error {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hub := media.NewHub(media.Config{ReaderQueue: 1024})
+	go func() { _ = hub.Run(ctx) }()
+	st, err := hub.Publish("bench")
+	if err != nil {
+		return err
+	}
+	if err := publish(ctx, st, kbps); err != nil {
+		return err
+	}
+	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, BatchWrite: batch})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	srv := &server{hub: hub, eng: eng, ctx: ctx}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = http.Serve(ln, srv) }()
+	url := "http://" + ln.Addr().String() + "/whep"
+	fmt.Printf("batch=%v bitrate=%dkbit/s window=%s\n", batch, kbps, d)
+	fmt.Println("viewers  pkts→viewers  cpu/pkt   rss/viewer  loss     connect p50/p99   connect→key p50/p99  POST→key p50/p99")
+	for _, f := range strings.Split(counts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return err
+		}
+		if err := round(srv, url, n, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// round runs n viewers in a child process and prints one line of figures.
+func round(srv *server, url string, n int, d time.Duration) error {
+	rss0 := rss()
+	cmd := exec.Command(os.Args[0], "-child", "-n", strconv.Itoa(n), "-url", url, "-duration", d.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() || sc.Text() != "READY" {
+		return fmt.Errorf("child did not get ready: %q", sc.Text())
+	}
+	cpu0, sent0 := cpuTime(), sent(srv)
+	if !sc.Scan() {
+		return fmt.Errorf("child gave no result")
+	}
+	cpu1, sent1 := cpuTime(), sent(srv)
+	rss1 := rss()
+	var res result
+	if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
+		return fmt.Errorf("child result %q: %w", sc.Text(), err)
+	}
+	sessions := srv.take()
+	var conn, conn2key, post2key []time.Duration
+	for _, s := range sessions {
+		st := s.Stats()
+		conn = append(conn, st.Connected)
+		conn2key = append(conn2key, st.FirstKeyframe-st.Connected)
+		post2key = append(post2key, st.FirstKeyframe)
+		s.Close()
+	}
+	pkts := sent1 - sent0
+	loss := 0.0
+	if res.Expected > 0 {
+		loss = float64(res.Lost) / float64(res.Expected) * 100
+	}
+	fmt.Printf("%7d  %12d  %6.2fµs  %7.0fKB  %5.2f%%  %7s/%-7s  %9s/%-9s  %8s/%-8s\n", n, pkts,
+		float64((cpu1-cpu0).Nanoseconds())/1e3/float64(max(pkts, 1)),
+		float64(rss1-rss0)/1024/float64(n), loss,
+		pct(conn, 50), pct(conn, 99), pct(conn2key, 50), pct(conn2key, 99), pct(post2key, 50), pct(post2key, 99))
+	return nil
+}
+
+func sent(s *server) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for _, x := range s.sessions {
+		n += x.Stats().PacketsSent
+	}
+	return n
+}
+
+func pct(ds []time.Duration, p int) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	return ds[min(len(ds)-1, len(ds)*p/100)].Round(100 * time.Microsecond).String()
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rss is the process's resident set in bytes (Linux).
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// publish plays the sample into st, padding each video frame with a filler
+// NALU (type 12) so the stream reaches kbps.
+func publish(ctx context.Context, st *media.Stream, kbps int) error {
+	vid, err := sample.Video()
+	if err != nil {
+		return err
+	}
+	var sps, pps []byte
+	total := 0
+	for _, f := range vid {
+		for _, nalu := range f.NALUs {
+			total += len(nalu)
+			switch nalu[0] & 0x1f {
+			case 7:
+				sps = nalu
+			case 8:
+				pps = nalu
+			}
+		}
+	}
+	pad := kbps*1000/8/sample.FPS - total/len(vid)
+	var filler []byte
+	if pad > 1 {
+		filler = make([]byte, pad)
+		filler[0] = 12
+		for i := 1; i < pad; i++ {
+			filler[i] = 0xff
+		}
+	}
+	st.SetTracks([]*media.Track{
+		{Codec: media.H264, ClockRate: 90000, SPS: sps, PPS: pps, PayloadType: 96},
+		{Codec: media.PCMA, ClockRate: 8000, PayloadType: 8},
+	})
+	go func() { _ = sample.Loop(ctx, sink{st, filler}) }()
+	return nil
+}
+
+type sink struct {
+	s      *media.Stream
+	filler []byte
+}
+
+func (k sink) Video(f sample.Frame, pts int64) {
+	nalus := slices.Clone(f.NALUs)
+	if k.filler != nil {
+		nalus = append(nalus, k.filler)
+	}
+	k.s.Write(&media.Unit{Track: 0, PTS: pts, Keyframe: f.Keyframe, NALUs: nalus})
+}
+
+func (k sink) Audio(b []byte, pts int64) { k.s.Write(&media.Unit{Track: 1, PTS: pts, Payload: b}) }

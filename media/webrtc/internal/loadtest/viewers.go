@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	pwebrtc "github.com/pion/webrtc/v4"
+)
+
+// result is the child's report: packets received and lost (sequence gaps)
+// over the window, all viewers together.
+type result struct {
+	Received uint64 `json:"received"`
+	Lost     uint64 `json:"lost"`
+	Expected uint64 `json:"expected"`
+}
+
+type counter struct {
+	counting       atomic.Bool
+	received, lost atomic.Uint64
+	first          sync.WaitGroup
+}
+
+// runViewers connects n viewers, prints READY once each has a packet,
+// counts for d, prints the result as JSON and exits.
+func runViewers(url string, n int, d time.Duration) error {
+	c := &counter{}
+	c.first.Add(n)
+	pcs := make([]*pwebrtc.PeerConnection, n)
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			pc, err := viewer(url, c)
+			pcs[i] = pc
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	done := make(chan struct{})
+	go func() { c.first.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("not every viewer got media within 30 s")
+	}
+	time.Sleep(time.Second) // let the cached-GOP bursts pass
+	c.counting.Store(true)
+	fmt.Println("READY")
+	time.Sleep(d)
+	c.counting.Store(false)
+	res := result{Received: c.received.Load(), Lost: c.lost.Load()}
+	res.Expected = res.Received + res.Lost
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+	for _, pc := range pcs {
+		if pc != nil {
+			_ = pc.Close()
+		}
+	}
+	return nil
+}
+
+func viewer(url string, c *counter) (*pwebrtc.PeerConnection, error) {
+	m := &pwebrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	se := pwebrtc.SettingEngine{LoggerFactory: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelError}}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIPFilter(net.IP.IsLoopback)
+	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se)).NewPeerConnection(pwebrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []pwebrtc.RTPCodecType{pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(k, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return pc, err
+		}
+	}
+	var once sync.Once
+	pc.OnTrack(func(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
+		if tr.Kind() == pwebrtc.RTPCodecTypeVideo {
+			readVideo(tr, c, &once)
+			return
+		}
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return pc, err
+	}
+	gathered := pwebrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return pc, err
+	}
+	<-gathered
+	res, err := http.Post(url, "application/sdp", bytes.NewBufferString(pc.LocalDescription().SDP)) //nolint:noctx
+	if err != nil {
+		return pc, err
+	}
+	answer, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		return pc, fmt.Errorf("POST: %d %s", res.StatusCode, answer)
+	}
+	return pc, pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: string(answer)})
+}
+
+func readVideo(tr *pwebrtc.TrackRemote, c *counter, once *sync.Once) {
+	var last uint16
+	have := false
+	for {
+		p, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		once.Do(c.first.Done)
+		if have && c.counting.Load() {
+			c.received.Add(1)
+			if gap := p.SequenceNumber - last - 1; gap != 0 && gap < 1000 {
+				c.lost.Add(uint64(gap))
+			}
+		}
+		last, have = p.SequenceNumber, true
+	}
+}

@@ -1,0 +1,255 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"pingan/internal/auth"
+	"pingan/media"
+	"pingan/media/webrtc"
+)
+
+// StreamAccess decides whether a principal may watch a stream (role, region
+// scope, room membership). The hub supplies it.
+type StreamAccess interface {
+	CanRead(p auth.Principal, id media.StreamID) bool
+}
+
+// StreamAccessFunc adapts a function to StreamAccess.
+type StreamAccessFunc func(p auth.Principal, id media.StreamID) bool
+
+// CanRead calls f.
+func (f StreamAccessFunc) CanRead(p auth.Principal, id media.StreamID) bool { return f(p, id) }
+
+// whepStreams is what WHEP needs from the media hub.
+type whepStreams interface {
+	Subscribe(ctx context.Context, id media.StreamID, opts media.ReaderOptions) (*media.Reader, error)
+}
+
+// whepEngine is what WHEP needs from the WebRTC engine.
+type whepEngine interface {
+	NewWHEPSession(ctx context.Context, offerSDP string, r webrtc.Reader) (*webrtc.Session, string, error)
+}
+
+// WHEPAPI serves WHEP egress (RFC 9725-style signaling, draft-ietf-wish-whep):
+// POST an SDP offer to /whep/{stream}, get the answer and a session resource
+// to DELETE. Trickle ICE (PATCH) is not supported: the answer carries every
+// candidate.
+type WHEPAPI struct {
+	Streams whepStreams
+	Engine  whepEngine
+	Access  StreamAccess
+	// Context bounds every session's life (the server's run context);
+	// nil means context.Background().
+	Context context.Context
+	// SubscribeTimeout bounds the wait for a stream's first media (default 10 s).
+	SubscribeTimeout time.Duration
+	// AllowOrigin, when set, is sent as Access-Control-Allow-Origin so
+	// players on another origin may use WHEP ("*" or one origin); empty
+	// keeps WHEP same-origin.
+	AllowOrigin string
+	Logger      *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]whepEntry
+}
+
+type whepEntry struct {
+	s     *webrtc.Session
+	owner string
+}
+
+// Routes registers the WHEP endpoints. Room guests may use them; Access
+// decides what each principal may watch.
+func (a *WHEPAPI) Routes(rt *Router) {
+	rt.AllowGuest("POST /whep/{stream...}", a.post)
+	rt.AllowGuest("DELETE /whep/sessions/{id}", a.delete)
+	rt.AllowGuest("PATCH /whep/sessions/{id}", a.patch)
+	rt.Public("OPTIONS /whep/{path...}", a.options)
+}
+
+func (a *WHEPAPI) log() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}
+
+func (a *WHEPAPI) post(w http.ResponseWriter, r *http.Request) {
+	a.cors(w)
+	p, _ := PrincipalFrom(r.Context())
+	id := media.StreamID(r.PathValue("stream"))
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
+		WriteError(w, r, Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "the offer must be application/sdp"))
+		return
+	}
+	if id == "" || strings.HasPrefix(string(id), "sessions/") {
+		WriteError(w, r, Errorf(http.StatusNotFound, "not_found", "no stream named %q", id))
+		return
+	}
+	if a.Access == nil || !a.Access.CanRead(p, id) {
+		WriteError(w, r, Errorf(http.StatusForbidden, "forbidden", "stream %q is outside your scope", id))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			WriteError(w, r, Errorf(http.StatusRequestEntityTooLarge, "too_large", "offer over %d bytes", mbe.Limit))
+			return
+		}
+		WriteError(w, r, Errorf(http.StatusBadRequest, "malformed", "reading the offer: %v", err))
+		return
+	}
+	offer := string(body)
+	if err := webrtc.ValidateOffer(offer); err != nil {
+		WriteError(w, r, Errorf(http.StatusBadRequest, "bad_offer", "%v", err))
+		return
+	}
+	reader, err := a.subscribe(r.Context(), id)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	s, answer, err := a.Engine.NewWHEPSession(a.baseContext(), offer, reader)
+	if err != nil {
+		WriteError(w, r, sessionError(err))
+		return
+	}
+	a.add(s, p.Username)
+	a.log().Info("whep viewer", "stream", id, "user", p.Username, "session", s.ID(), "skipped", s.Skipped())
+	loc := "/whep/sessions/" + s.ID()
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", loc)
+	w.Header().Set("ETag", `"`+s.ID()+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+}
+
+func (a *WHEPAPI) subscribe(ctx context.Context, id media.StreamID) (*media.Reader, error) {
+	d := a.SubscribeTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	reader, err := a.Streams.Subscribe(ctx, id, media.ReaderOptions{})
+	switch {
+	case err == nil:
+		return reader, nil
+	case errors.Is(err, media.ErrNotFound):
+		return nil, Errorf(http.StatusNotFound, "not_found", "no stream named %q", id)
+	case errors.Is(err, media.ErrNotReady), errors.Is(err, context.DeadlineExceeded):
+		return nil, Errorf(http.StatusServiceUnavailable, "not_ready", "stream %q has no media yet; retry shortly", id)
+	case errors.Is(err, media.ErrClosed):
+		return nil, Errorf(http.StatusServiceUnavailable, "unavailable", "the media hub is shutting down")
+	}
+	return nil, err
+}
+
+func sessionError(err error) error {
+	switch {
+	case errors.Is(err, webrtc.ErrBadOffer):
+		return Errorf(http.StatusBadRequest, "bad_offer", "%v", err)
+	case errors.Is(err, webrtc.ErrNoTracks):
+		return Errorf(http.StatusBadRequest, "no_compatible_tracks", "%v", err)
+	case errors.Is(err, webrtc.ErrClosed):
+		return Errorf(http.StatusServiceUnavailable, "unavailable", "the WebRTC engine is shutting down")
+	}
+	return err
+}
+
+func (a *WHEPAPI) baseContext() context.Context {
+	if a.Context != nil {
+		return a.Context
+	}
+	return context.Background()
+}
+
+func (a *WHEPAPI) add(s *webrtc.Session, owner string) {
+	a.mu.Lock()
+	if a.sessions == nil {
+		a.sessions = map[string]whepEntry{}
+	}
+	a.sessions[s.ID()] = whepEntry{s: s, owner: owner}
+	a.mu.Unlock()
+	s.OnClose(func() {
+		a.mu.Lock()
+		delete(a.sessions, s.ID())
+		a.mu.Unlock()
+	})
+}
+
+// lookup finds a session the principal may control: its creator or an admin.
+// Others get 404, so session ids do not leak.
+func (a *WHEPAPI) lookup(r *http.Request) (*webrtc.Session, error) {
+	p, _ := PrincipalFrom(r.Context())
+	a.mu.Lock()
+	e, ok := a.sessions[r.PathValue("id")]
+	a.mu.Unlock()
+	if !ok || (e.owner != p.Username && !p.Is(auth.RoleAdmin)) {
+		return nil, Errorf(http.StatusNotFound, "not_found", "no such WHEP session")
+	}
+	return e.s, nil
+}
+
+func (a *WHEPAPI) delete(w http.ResponseWriter, r *http.Request) {
+	a.cors(w)
+	s, err := a.lookup(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	s.Close()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// patch refuses trickle ICE and ICE restarts (the draft allows 405).
+func (a *WHEPAPI) patch(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.lookup(r); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Allow", "DELETE, OPTIONS")
+	WriteError(w, r, Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "trickle ICE is not supported; the answer carries every candidate"))
+}
+
+// options answers CORS preflights and WHEP capability probes.
+func (a *WHEPAPI) options(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if strings.HasPrefix(r.PathValue("path"), "sessions/") {
+		h.Set("Allow", "DELETE, OPTIONS")
+		h.Set("Access-Control-Allow-Methods", "DELETE, OPTIONS")
+	} else {
+		h.Set("Allow", "POST, OPTIONS")
+		h.Set("Accept-Post", "application/sdp")
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	}
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	a.cors(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *WHEPAPI) cors(w http.ResponseWriter) {
+	if a.AllowOrigin == "" {
+		return
+	}
+	w.Header().Set("Access-Control-Allow-Origin", a.AllowOrigin)
+	w.Header().Set("Access-Control-Expose-Headers", "Location, ETag")
+	w.Header().Add("Vary", "Origin")
+}
+
+// Sessions is the number of live WHEP sessions.
+func (a *WHEPAPI) Sessions() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.sessions)
+}
