@@ -1,0 +1,202 @@
+package gb28181
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ghettovoice/gosip/sip"
+)
+
+// dateLayout is the Date header devices set their clocks from (校时): local
+// time, ISO-8601, milliseconds, no zone (GB/T 28181-2016 §9.10).
+const dateLayout = "2006-01-02T15:04:05.000"
+
+// defaultExpires applies when a REGISTER names no lifetime.
+const defaultExpires = 3600
+
+// onRegister is the registrar (GB/T 28181-2016 §9.1; RFC 3261 §10.3).
+func (s *Server) onRegister(req sip.Request, tx sip.ServerTransaction) {
+	ctx, cancel := s.reqContext()
+	defer cancel()
+	res, first := s.register(ctx, req)
+	s.respond(tx, res)
+	if first != "" {
+		s.startSync(first)
+	}
+}
+
+// register checks the digest and updates the registry. It returns the
+// response and, for a device's first successful registration (new, or
+// back from offline), its id so the caller can start the catalog sync.
+func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, DeviceID) {
+	now := s.clock.Now()
+	id, err := ParseDeviceID(fromID(req))
+	if err != nil {
+		return sip.NewResponseFromRequest("", req, 400, "Bad From: want a 20-digit device id", ""), ""
+	}
+	src := req.Source()
+	ip := hostOf(src)
+	log := s.log.With("device", id, "source", src)
+	if limited, wait := s.auth.throttled(ip, now); limited {
+		res := sip.NewResponseFromRequest("", req, 503, "Too Many Failed Registrations", "")
+		res.AppendHeader(&sip.GenericHeader{HeaderName: "Retry-After", Contents: strconv.Itoa(int(wait.Seconds()) + 1)})
+		return res, ""
+	}
+	dev, _, err := s.reg.device(ctx, id)
+	if err != nil && !errors.Is(err, ErrDeviceNotFound) {
+		log.Warn("REGISTER: registry unavailable", "err", err)
+		return sip.NewResponseFromRequest("", req, 500, "Server Internal Error", ""), ""
+	}
+	password := dev.Password
+	if password == "" {
+		password = s.cfg.SIP.Password
+	}
+	if password == "" {
+		log.Info("REGISTER refused: no password for this device")
+		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
+	}
+
+	hdrs := req.GetHeaders("Authorization")
+	if len(hdrs) == 0 {
+		return s.challenge(req, now, false), ""
+	}
+	value := hdrs[0].Value()
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(value)), "digest") {
+		return s.challenge(req, now, false), ""
+	}
+	a := sip.AuthFromValue(value)
+	creds := digestCreds{
+		Username: a.Username(), Realm: a.Realm(), Nonce: a.Nonce(), URI: a.Uri(), Response: a.Response(),
+		Algorithm: a.Algorithm(), Qop: a.Qop(), Nc: a.Nc(), Cnonce: a.CNonce(),
+	}
+	ok := checkDigest(creds, password, string(req.Method()))
+	if !s.auth.consume(creds.Nonce, now) {
+		// Unknown, used or expired nonce: challenge again; stale=true tells a
+		// device whose password was right to retry without asking its user.
+		return s.challenge(req, now, ok), ""
+	}
+	if !ok {
+		s.auth.fail(ip, now)
+		log.Info("REGISTER refused: wrong digest", "username", creds.Username, "algorithm", creds.Algorithm)
+		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
+	}
+	if creds.Realm != s.cfg.SIP.Domain {
+		log.Debug("REGISTER with a foreign realm accepted", "realm", creds.Realm)
+	}
+	return s.registered(ctx, req, id, now)
+}
+
+// challenge builds a 401 with a fresh nonce.
+func (s *Server) challenge(req sip.Request, now time.Time, stale bool) sip.Response {
+	res := sip.NewResponseFromRequest("", req, 401, "Unauthorized", "")
+	res.AppendHeader(&sip.GenericHeader{HeaderName: "WWW-Authenticate", Contents: s.auth.challenge(now, stale)})
+	return res
+}
+
+// registered stores an authenticated REGISTER (or unREGISTER) and builds its 200.
+func (s *Server) registered(ctx context.Context, req sip.Request, id DeviceID, now time.Time) (sip.Response, DeviceID) {
+	expires := requestedExpires(req)
+	if lim := int(s.cfg.SIP.RegisterExpires.D() / time.Second); expires > lim {
+		expires = lim
+	}
+	src, transport := req.Source(), networkName(req.Transport())
+	contact := ""
+	if c, ok := req.Contact(); ok && c.Address != nil {
+		contact = c.Address.String()
+	}
+	before, after, err := s.reg.update(ctx, id, func(d *Device, exists bool) error {
+		if expires == 0 {
+			if !exists {
+				return errSkip
+			}
+			d.Online = false
+			d.Expires = 0
+			return nil
+		}
+		if !exists {
+			d.Transport = s.cfg.MediaTransport
+		}
+		if d.Region == "" {
+			d.Region = id.Region()
+		}
+		d.RemoteAddr, d.SIPTransport, d.Contact = src, transport, contact
+		d.Online = true
+		d.RegisteredAt = now
+		d.Expires = expires
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("REGISTER: cannot save device", "device", id, "err", err)
+		return sip.NewResponseFromRequest("", req, 500, "Server Internal Error", ""), ""
+	}
+
+	res := sip.NewResponseFromRequest("", req, 200, "OK", "")
+	if to, ok := res.To(); ok {
+		if to.Params == nil {
+			to.Params = sip.NewParams()
+		}
+		if !to.Params.Has("tag") {
+			to.Params.Add("tag", sip.String{Str: randomToken(8)})
+		}
+	}
+	if c, ok := req.Contact(); ok && expires > 0 {
+		res.AppendHeader(c.Clone())
+	}
+	res.AppendHeader(&sip.GenericHeader{HeaderName: "Date", Contents: now.In(s.cfg.Location).Format(dateLayout)})
+	exp := sip.Expires(expires)
+	res.AppendHeader(&exp)
+
+	log := s.log.With("device", id, "source", src, "transport", transport)
+	switch {
+	case expires == 0:
+		log.Info("device unregistered")
+		if before.Online {
+			s.publish(EventOffline, after, "unregister", nil)
+		}
+		s.subs.drop(id)
+		return res, ""
+	case !before.Online:
+		log.Info("device registered", "expires", expires)
+		s.publish(EventRegistered, after, "", nil)
+		s.publish(EventOnline, after, "", nil)
+		return res, id
+	default:
+		if before.RemoteAddr != after.RemoteAddr {
+			log.Info("device address changed", "old", before.RemoteAddr)
+		}
+		log.Debug("registration refreshed", "expires", expires)
+		s.publish(EventRegistered, after, "", nil)
+		return res, ""
+	}
+}
+
+// requestedExpires reads the lifetime from the Expires header, else the
+// Contact's expires parameter, else the default.
+func requestedExpires(req sip.Request) int {
+	if hs := req.GetHeaders("Expires"); len(hs) > 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(hs[0].Value())); err == nil && n >= 0 {
+			return n
+		}
+	}
+	if c, ok := req.Contact(); ok && c.Params != nil {
+		if v, ok := c.Params.Get("expires"); ok && v != nil {
+			if n, err := strconv.Atoi(strings.TrimSpace(v.String())); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	return defaultExpires
+}
+
+// hostOf returns the host of an ip:port ("" for garbage).
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
