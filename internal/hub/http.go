@@ -27,6 +27,7 @@ type httpServer struct {
 	reg    *prometheus.Registry
 	srv    *http.Server
 	tlsCfg *tls.Config
+	whep   *signaling.WHEPAPI
 
 	ready    chan struct{}
 	mu       sync.Mutex
@@ -41,6 +42,13 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 	s.router.Public("GET /readyz", s.readyz)
 	s.router.Raw("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	signaling.NewUsersAPI(h.auth).Routes(s.router)
+	(&signaling.StreamsAPI{Hub: h.media, Access: h.access}).Routes(s.router)
+	s.whep = &signaling.WHEPAPI{Streams: h.media, Engine: h.rtc, Access: h.access, Logger: h.log.With("part", "whep")}
+	s.whep.Routes(s.router)
+	h.ws.Routes(s.router)
+	devices := signaling.NewDevicesAPI(devicesAdapter{gb: h.gb})
+	devices.Audit = h.auth
+	devices.Routes(s.router)
 	s.router.Raw("/", web.Handler())
 
 	tlsCfg, err := loadTLS(h.cfg)
@@ -62,6 +70,7 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 }
 
 func (s *httpServer) run(ctx context.Context) error {
+	s.whep.Context = ctx // sessions live until the hub stops
 	ln, err := net.Listen("tcp", s.h.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("http.addr: %w", err)

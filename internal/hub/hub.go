@@ -18,10 +18,15 @@ import (
 	"time"
 
 	"pingan/configs"
+	"pingan/gateway/gb28181"
+	"pingan/gateway/rtsp"
 	"pingan/internal/auth"
 	"pingan/internal/store"
 	boltstore "pingan/internal/store/bolt"
 	redisstore "pingan/internal/store/redis"
+	"pingan/media"
+	"pingan/media/webrtc"
+	"pingan/signaling"
 )
 
 // Version is set at build time with -ldflags "-X pingan/internal/hub.Version=…".
@@ -44,9 +49,17 @@ type Hub struct {
 	log  *slog.Logger
 	loc  *time.Location
 
-	store store.Store
-	auth  *auth.Service
-	web   *httpServer
+	store  store.Store
+	auth   *auth.Service
+	media  *media.Hub
+	gb     *gb28181.Server
+	rtc    *webrtc.Engine
+	access *streamAccess
+	ws     *signaling.WSHub
+	web    *httpServer
+
+	// runners are the long-running parts, started by Run in this order.
+	runners []runner
 
 	closers []func() error // in creation order; closed in reverse
 	wg      sync.WaitGroup
@@ -97,10 +110,71 @@ func (h *Hub) build(ctx context.Context) error {
 	if generated != "" {
 		h.log.Warn("created the bootstrap admin; this password is shown only once", "username", "admin", "password", generated)
 	}
+	h.media = media.NewHub(media.Config{
+		IdleTimeout: h.cfg.Media.IdleTimeout.D(),
+		ReaderQueue: h.cfg.Media.ReaderQueue,
+		Logger:      h.log.With("part", "media"),
+	})
+	h.addRunner("media", h.media.Run)
+	h.access = newStreamAccess(h.cfg.Aliases)
+	for name, target := range h.cfg.Aliases {
+		h.media.Alias(media.StreamID(name), media.StreamID(target))
+	}
+	if h.opts.Demo {
+		h.addRunner("demo", func(ctx context.Context) error { return runDemo(ctx, h.media) })
+	}
+	if err := h.buildRTSP(); err != nil {
+		return err
+	}
+	h.gb, err = gb28181.New(gb28181.Config{SIP: h.cfg.SIP, MediaTransport: h.cfg.Media.Transport, Location: h.loc},
+		h.store, h.log.With("part", "gb28181"))
+	if err != nil {
+		return fmt.Errorf("gb28181: %w", err)
+	}
+	h.addRunner("gb28181", h.gb.Run)
+	h.access.channelRegion = func(ch string) (string, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c, _, err := h.gb.Channel(ctx, gb28181.DeviceID(ch))
+		return c.Region, err == nil
+	}
+	h.rtc, err = webrtc.NewEngine(webrtc.Config{
+		UDPPort:    h.cfg.WebRTC.UDPPort,
+		TCPPort:    h.cfg.WebRTC.TCPPort,
+		DisableTCP: h.cfg.WebRTC.TCPPort == -1,
+		PublicIPs:  h.cfg.WebRTC.PublicIPs,
+		Logger:     h.log.With("part", "webrtc"),
+	})
+	if err != nil {
+		return fmt.Errorf("webrtc: %w", err)
+	}
+	h.closers = append(h.closers, h.rtc.Close)
+	h.ws = signaling.NewWSHub(nil, h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
+	h.addRunner("ws", h.ws.Run)
 	h.web, err = newHTTPServer(h)
 	if err != nil {
 		return err
 	}
+	return nil
+}
+
+func (h *Hub) buildRTSP() error {
+	h.media.RegisterSource(rtsp.SourcePrefix, rtsp.NewPuller(h.cfg.Sources, h.log.With("part", "rtsp-pull")).Factory())
+	if h.cfg.RTSP.Addr == "" {
+		return nil
+	}
+	srv, err := rtsp.NewServer(rtsp.ServerConfig{
+		Addr:        h.cfg.RTSP.Addr,
+		UDPRTPAddr:  h.cfg.RTSP.UDPRTPAddr,
+		UDPRTCPAddr: h.cfg.RTSP.UDPRTCPAddr,
+		Hub:         h.media,
+		Auth:        rtspAuth{auth: h.auth, access: h.access},
+		Logger:      h.log.With("part", "rtsp"),
+	})
+	if err != nil {
+		return fmt.Errorf("rtsp: %w", err)
+	}
+	h.addRunner("rtsp", srv.Run)
 	return nil
 }
 
@@ -119,21 +193,35 @@ func openStore(ctx context.Context, cfg configs.Config) (store.Store, error) {
 	return st, nil
 }
 
+// runner is a long-running part: it blocks until ctx ends.
+type runner struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+func (h *Hub) addRunner(name string, run func(ctx context.Context) error) {
+	h.runners = append(h.runners, runner{name, run})
+}
+
 // Run serves until ctx ends, then shuts down gracefully: in-flight HTTP
 // requests finish (up to http.shutdown_timeout), parts stop in reverse order
 // and the store is closed. It returns after every goroutine it started exited.
 func (h *Hub) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 4)
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		if err := h.web.run(ctx); err != nil {
-			errc <- fmt.Errorf("http: %w", err)
-			cancel()
-		}
-	}()
+	all := append(h.runners, runner{"http", h.web.run})
+	errc := make(chan error, len(all))
+	for _, r := range all {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			if err := r.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				h.log.Error("part failed; stopping the hub", "part", r.name, "err", err)
+				errc <- fmt.Errorf("%s: %w", r.name, err)
+				cancel()
+			}
+		}()
+	}
 	h.log.Info("pingan hub running", "version", Version, "http", h.web.addr(), "store", h.storeKind(), "demo", h.opts.Demo)
 	<-ctx.Done()
 	h.wg.Wait()
