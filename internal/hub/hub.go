@@ -92,6 +92,7 @@ func (h *Hub) build(ctx context.Context) error {
 	if err := os.MkdirAll(h.cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
+	redisstore.SetLogger(h.log)
 	st, err := openStore(ctx, h.cfg)
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, sessions: map[string]*Session{}}
 	loopback := cfg.IncludeLoopback || onlyLoopback() || anyLoopback(cfg.PublicIPs)
-	lf := &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelWarn}
+	lf := slogFactory{log: cfg.Logger}
 
 	var err error
 	e.udpMux, err = openUDPMux(cfg, loopback, lf)
