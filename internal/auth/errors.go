@@ -1,6 +1,10 @@
 package auth
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Sentinel errors.
 var (
@@ -16,4 +20,31 @@ var (
 	ErrNoUser     = errors.New("auth: no such user")
 	// ErrInvalid: a field failed validation (wrapped with details).
 	ErrInvalid = errors.New("auth: invalid")
+	// ErrForbidden: the acting principal may not do this (wrong role, a
+	// region outside its scope, or an action on itself that would lock it out).
+	ErrForbidden = errors.New("auth: not allowed")
+	// ErrNoAPIKey: no API key with that id (or not in the caller's scope).
+	ErrNoAPIKey = errors.New("auth: no such API key")
 )
+
+// ThrottledError is returned by Login while a username or source address is
+// locked; errors.Is(err, ErrThrottled) holds.
+type ThrottledError struct {
+	// RetryAfter is how long until the window that locked the login ends.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%v (retry in %s)", ErrThrottled, e.RetryAfter.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrThrottled) true.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func forbiddenf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrForbidden, fmt.Sprintf(format, args...))
+}
