@@ -134,7 +134,7 @@ func restartScenario(t *testing.T, env []string) {
 		t.Fatalf("login after kill -9 and restart: %d", code)
 	}
 	code, me := h2.call("GET", "/api/v1/me", tok, nil)
-	if code != http.StatusOK || me["role"] != "grid" && fmt.Sprint(me["user"]) == "" {
+	if code != http.StatusOK || me["username"] != "zhang.san" || me["role"] != "grid" {
 		t.Fatalf("me after restart: %d %v", code, me)
 	}
 	// the token issued before the crash still works on the restarted hub
