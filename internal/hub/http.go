@@ -46,6 +46,7 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 	s.whep = &signaling.WHEPAPI{Streams: h.media, Engine: h.rtc, Access: h.access, Logger: h.log.With("part", "whep")}
 	s.whep.Routes(s.router)
 	h.ws.Routes(s.router)
+	h.recordings.Routes(s.router)
 	devices := signaling.NewDevicesAPI(devicesAdapter{gb: h.gb})
 	devices.Audit = h.auth
 	devices.Routes(s.router)
@@ -70,7 +71,12 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 }
 
 func (s *httpServer) run(ctx context.Context) error {
-	s.whep.Context = ctx // sessions live until the hub stops
+	s.whep.Context = ctx // sessions and recordings live until the hub stops
+	s.h.recordings.Context = ctx
+	if err := s.h.recordings.Recover(ctx); err != nil {
+		s.h.log.Warn("recordings: recovering after a restart", "err", err)
+	}
+	defer s.h.recordings.Close()
 	ln, err := net.Listen("tcp", s.h.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("http.addr: %w", err)

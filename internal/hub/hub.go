@@ -56,7 +56,11 @@ type Hub struct {
 	rtc    *webrtc.Engine
 	access *streamAccess
 	ws     *signaling.WSHub
-	web    *httpServer
+
+	recordings *signaling.RecordingsAPI
+	// onRecordingFinished files a finished recording as case evidence.
+	onRecordingFinished func(signaling.RecordingMeta)
+	web                 *httpServer
 
 	// runners are the long-running parts, started by Run in this order.
 	runners []runner
@@ -150,6 +154,9 @@ func (h *Hub) build(ctx context.Context) error {
 		return fmt.Errorf("webrtc: %w", err)
 	}
 	h.closers = append(h.closers, h.rtc.Close)
+	if err := h.buildRecordings(); err != nil {
+		return err
+	}
 	h.ws = signaling.NewWSHub(nil, h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
 	h.addRunner("ws", h.ws.Run)
 	h.web, err = newHTTPServer(h)

@@ -1,0 +1,47 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"pingan/internal/auth"
+	"pingan/media/record"
+	"pingan/signaling"
+)
+
+// buildRecordings creates the fMP4 recorder and its API. Recordings are
+// audited; a finished recording linked to a case is filed as its evidence
+// (onRecordingFinished, set by the dispatch wiring).
+func (h *Hub) buildRecordings() error {
+	rc, err := record.New(record.Config{
+		Dir:       h.cfg.Record.Dir,
+		MinFreeMB: h.cfg.Record.MinFreeMB,
+		Logger:    h.log.With("part", "record"),
+	})
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	h.recordings = &signaling.RecordingsAPI{
+		Streams:  h.media,
+		Access:   h.access,
+		Recorder: rc,
+		Store:    signaling.NewRecordingStore(h.store),
+		Logger:   h.log.With("part", "recordings"),
+		OnEvent: func(ctx context.Context, kind string, rec signaling.RecordingMeta) {
+			actor := "system"
+			if p, ok := signaling.PrincipalFrom(ctx); ok {
+				actor = p.Username
+			}
+			_ = h.auth.Audit(context.WithoutCancel(ctx), auth.Entry{Actor: actor, Action: kind, Target: rec.ID,
+				Detail: string(rec.Stream)})
+		},
+		OnFinished: func(rec signaling.RecordingMeta) {
+			if h.onRecordingFinished != nil {
+				h.onRecordingFinished(rec)
+			}
+		},
+	}
+	// Recorder.Close runs after the API stopped its recordings (closers run in reverse).
+	h.closers = append(h.closers, func() error { rc.Close(); return nil })
+	return nil
+}
