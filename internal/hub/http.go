@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -50,6 +51,7 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 	devices := signaling.NewDevicesAPI(devicesAdapter{gb: h.gb})
 	devices.Audit = h.auth
 	devices.Routes(s.router)
+	h.dispatchRoutes(s.router, h.dispatch)
 	s.router.Raw("/", web.Handler())
 
 	tlsCfg, err := loadTLS(h.cfg)
@@ -169,6 +171,11 @@ func (w *statusWriter) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach the real writer (WebSocket hijack, flush).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to the WebSocket upgrader.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // Flush forwards to the underlying writer.
 func (w *statusWriter) Flush() {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"pingan/configs"
+	"pingan/dispatch"
 	"pingan/gateway/gb28181"
 	"pingan/gateway/rtsp"
 	"pingan/internal/auth"
@@ -56,6 +57,8 @@ type Hub struct {
 	rtc    *webrtc.Engine
 	access *streamAccess
 	ws     *signaling.WSHub
+
+	dispatch *dispatch.Service
 
 	recordings *signaling.RecordingsAPI
 	// onRecordingFinished files a finished recording as case evidence.
@@ -157,7 +160,10 @@ func (h *Hub) build(ctx context.Context) error {
 	if err := h.buildRecordings(); err != nil {
 		return err
 	}
-	h.ws = signaling.NewWSHub(nil, h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
+	if h.dispatch, err = h.buildDispatch(ctx); err != nil {
+		return err
+	}
+	h.ws = signaling.NewWSHub(signaling.NewDispatchEventLog(h.dispatch), h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
 	h.addRunner("ws", h.ws.Run)
 	h.web, err = newHTTPServer(h)
 	if err != nil {
