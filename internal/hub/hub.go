@@ -61,9 +61,7 @@ type Hub struct {
 	dispatch *dispatch.Service
 
 	recordings *signaling.RecordingsAPI
-	// onRecordingFinished files a finished recording as case evidence.
-	onRecordingFinished func(signaling.RecordingMeta)
-	web                 *httpServer
+	web        *httpServer
 
 	// runners are the long-running parts, started by Run in this order.
 	runners []runner

@@ -3,6 +3,9 @@ package hub
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"pingan/dispatch"
 
 	"pingan/internal/auth"
 	"pingan/media/record"
@@ -35,13 +38,27 @@ func (h *Hub) buildRecordings() error {
 			_ = h.auth.Audit(context.WithoutCancel(ctx), auth.Entry{Actor: actor, Action: kind, Target: rec.ID,
 				Detail: string(rec.Stream)})
 		},
-		OnFinished: func(rec signaling.RecordingMeta) {
-			if h.onRecordingFinished != nil {
-				h.onRecordingFinished(rec)
-			}
-		},
+		OnFinished: h.fileRecording,
 	}
 	// Recorder.Close runs after the API stopped its recordings (closers run in reverse).
 	h.closers = append(h.closers, func() error { rc.Close(); return nil })
 	return nil
+}
+
+// fileRecording attaches a finished recording linked to a case to the
+// case's evidence, with a timeline entry and an event.
+func (h *Hub) fileRecording(rec signaling.RecordingMeta) {
+	if rec.Case == "" || h.dispatch == nil || rec.State != signaling.RecordingDone {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	system := auth.Principal{Username: "system", Role: auth.RoleAdmin}
+	note := string(rec.Stream)
+	if rec.Room != "" {
+		note = "room " + rec.Room
+	}
+	if _, err := h.dispatch.AddEvidence(ctx, system, rec.Case, dispatch.Evidence{Kind: "recording", Ref: rec.ID, Note: note}); err != nil {
+		h.log.Warn("filing a recording to its case", "recording", rec.ID, "case", rec.Case, "err", err)
+	}
 }
