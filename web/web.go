@@ -7,6 +7,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed static
@@ -30,6 +31,14 @@ func Handler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:")
 		p := r.URL.Path
+		if isAPIPath(p) {
+			// An API route nobody registered: answer like the API does,
+			// not with the console's HTML.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such endpoint"}}` + "\n"))
+			return
+		}
 		if p != "/" {
 			if _, err := fs.Stat(files, p[1:]); err != nil {
 				r2 := r.Clone(r.Context())
@@ -40,4 +49,15 @@ func Handler() http.Handler {
 		}
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// isAPIPath reports whether p belongs to the hub's API rather than the
+// console, so unknown endpoints get a JSON 404 instead of index.html.
+func isAPIPath(p string) bool {
+	for _, prefix := range []string{"/api/", "/whep/", "/whip/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return p == "/ws" || p == "/api"
 }
