@@ -17,6 +17,7 @@ import (
 
 const usage = `usage:
   pingan serve [--config FILE] [--demo]   run the hub
+  pingan gbsim --server HOST:PORT [...]   run simulated GB28181 devices (see pingan gbsim -h)
   pingan version                          print the version
 `
 
@@ -29,6 +30,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:])
+	case "gbsim":
+		err = gbsim(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("pingan", hub.Version)
 	case "help", "-h", "--help":
