@@ -44,7 +44,11 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 	s.router.Raw("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	signaling.NewUsersAPI(h.auth).Routes(s.router)
 	(&signaling.StreamsAPI{Hub: h.media, Access: h.access}).Routes(s.router)
-	s.whep = &signaling.WHEPAPI{Streams: h.media, Engine: h.rtc, Access: h.access, Logger: h.log.With("part", "whep")}
+	rooms, err := h.buildRooms(s.router)
+	if err != nil {
+		return nil, err
+	}
+	s.whep = &signaling.WHEPAPI{Streams: h.media, Engine: h.rtc, Access: rooms.api.StreamAccess(h.access), Logger: h.log.With("part", "whep")}
 	s.whep.Routes(s.router)
 	h.ws.Routes(s.router)
 	h.recordings.Routes(s.router)

@@ -91,6 +91,7 @@ type Engine struct {
 	sessions map[string]*Session
 	closed   bool
 	wg       sync.WaitGroup
+	peers    peerSet // WHIP ingests and room subscribers (peer_set.go)
 }
 
 // NewEngine opens the ICE UDP and TCP ports.
@@ -349,6 +350,7 @@ func (e *Engine) Close() error {
 	for _, s := range live {
 		s.Close()
 	}
+	e.peers.closeAll()
 	e.wg.Wait()
 	return e.closeSockets()
 }

@@ -1,0 +1,395 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
+	pwebrtc "github.com/pion/webrtc/v4"
+	"golang.org/x/crypto/bcrypt"
+
+	"pingan/configs"
+	"pingan/internal/auth"
+	"pingan/internal/sample"
+	boltstore "pingan/internal/store/bolt"
+	"pingan/media"
+	"pingan/media/room"
+	"pingan/media/webrtc"
+)
+
+// roomClock is the settable clock of the test auth service.
+type roomClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *roomClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *roomClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// roomsAuth maps fixed tokens to users and passes join tokens to a real
+// auth service.
+type roomsAuth struct{ svc *auth.Service }
+
+func (a roomsAuth) Authenticate(ctx context.Context, tok string) (auth.Principal, error) {
+	switch tok {
+	case "leader":
+		return auth.Principal{Username: "leader1", Role: auth.RoleLeader, Region: "14"}, nil
+	case "leader2":
+		return auth.Principal{Username: "leader2", Role: auth.RoleLeader, Region: "14"}, nil
+	case "trainee":
+		return auth.Principal{Username: "trainee1", Role: auth.RoleTrainee, Region: "1401"}, nil
+	case "op":
+		return auth.Principal{Username: "op", Role: auth.RoleOperator, Region: "14"}, nil
+	}
+	return a.svc.Authenticate(ctx, tok)
+}
+
+// roomsEnv is a media hub, WebRTC engine, room manager, auth service and
+// the rooms, WHIP, WHEP and WebSocket areas on an httptest server.
+type roomsEnv struct {
+	hub   *media.Hub
+	eng   *webrtc.Engine
+	rooms *room.Manager
+	svc   *auth.Service
+	clock *roomClock
+	whip  *WHIPAPI
+	srv   *httptest.Server
+}
+
+func newRoomsEnv(t *testing.T) *roomsEnv {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	hub := media.NewHub(media.Config{ReadyTimeout: 5 * time.Second})
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = hub.Run(ctx) })
+	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := room.NewManager(room.Config{Streams: hub, Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { _ = m.Run(ctx) })
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "pingan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &roomClock{t: time.Now()}
+	svc, err := auth.New(st, configs.AuthConfig{TokenTTL: configs.Duration(time.Hour), LoginMaxFailures: 5,
+		LoginWindow: configs.Duration(time.Minute)}, nil, auth.WithClock(clock.Now), auth.WithBcryptCost(bcrypt.MinCost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := StreamAccessFunc(func(p auth.Principal, id media.StreamID) bool {
+		if p.Room != "" {
+			return strings.HasPrefix(string(id), "room/"+p.Room+"/")
+		}
+		return true
+	})
+	rooms := &RoomsAPI{Rooms: m, Tokens: svc, Access: base}
+	whip := &WHIPAPI{Streams: hub, Engine: eng, Rooms: m}
+	wg.Go(func() { _ = whip.Run(ctx) })
+	whep := &WHEPAPI{Streams: hub, Engine: eng, Access: rooms.StreamAccess(base), Context: ctx}
+	ws := NewWSHub(nil, nil, nil)
+	(&RoomWS{Rooms: m, Access: base}).Register(ws)
+	rt := NewRouter(roomsAuth{svc: svc}, 1<<20)
+	rooms.Routes(rt)
+	whip.Routes(rt)
+	whep.Routes(rt)
+	ws.Routes(rt)
+	rt.Raw("GET /blank", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!doctype html><title>room test</title>")
+	}))
+	srv := httptest.NewServer(rt)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		cancel()
+		wg.Wait()
+		_ = eng.Close()
+		_ = st.Close()
+	})
+	return &roomsEnv{hub: hub, eng: eng, rooms: m, svc: svc, clock: clock, whip: whip, srv: srv}
+}
+
+// call sends a JSON request and decodes the answer into out.
+func (e *roomsEnv) call(t *testing.T, method, path, token string, body, out any) int {
+	t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// wsClient is a gorilla WebSocket client speaking the room protocol.
+type wsClient struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	mu   sync.Mutex
+	wmu  sync.Mutex
+	msgs []map[string]any
+	cond chan struct{}
+	n    atomic.Int64
+	// onOffer, when set, answers subscriber offers.
+	onOffer func(sdp string)
+}
+
+func (e *roomsEnv) dialWS(t *testing.T, token string) (*wsClient, int) {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/ws"
+	ws, res, err := websocket.DefaultDialer.Dial(url, http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		code := 0
+		if res != nil {
+			code = res.StatusCode
+		}
+		return nil, code
+	}
+	c := &wsClient{t: t, ws: ws, cond: make(chan struct{}, 1)}
+	go c.read()
+	t.Cleanup(func() { _ = ws.Close() })
+	return c, http.StatusSwitchingProtocols
+}
+
+func (c *wsClient) read() {
+	for {
+		var m map[string]any
+		if err := c.ws.ReadJSON(&m); err != nil {
+			return
+		}
+		if m["type"] == "room.offer" && c.onOffer != nil {
+			d, _ := m["data"].(map[string]any)
+			sdp, _ := d["sdp"].(string)
+			go c.onOffer(sdp)
+			continue
+		}
+		c.mu.Lock()
+		c.msgs = append(c.msgs, m)
+		c.mu.Unlock()
+		select {
+		case c.cond <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *wsClient) send(typ string, data any) string {
+	id := typ + "-" + string(rune('a'+c.n.Add(1)%26))
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.ws.WriteJSON(map[string]any{"v": 1, "type": typ, "id": id, "data": data}); err != nil {
+		c.t.Errorf("ws write: %v", err)
+	}
+	return id
+}
+
+// wait returns the first message (oldest first, consumed) for which ok holds.
+func (c *wsClient) wait(d time.Duration, ok func(m map[string]any) bool) map[string]any {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		c.mu.Lock()
+		for i, m := range c.msgs {
+			if ok(m) {
+				c.msgs = append(c.msgs[:i:i], c.msgs[i+1:]...)
+				c.mu.Unlock()
+				return m
+			}
+		}
+		c.mu.Unlock()
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no matching websocket message within %s", d)
+		}
+		select {
+		case <-c.cond:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// request sends a message and waits for the reply with its id.
+func (c *wsClient) request(typ string, data any) map[string]any {
+	c.t.Helper()
+	id := c.send(typ, data)
+	return c.wait(10*time.Second, func(m map[string]any) bool { return m["id"] == id })
+}
+
+func ofType(typ string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["type"] == typ }
+}
+
+func roomClientAPI(t testing.TB) *pwebrtc.API {
+	t.Helper()
+	m := &pwebrtc.MediaEngine{}
+	roomMust(t, m.RegisterDefaultCodecs())
+	ir := &interceptor.Registry{}
+	roomMust(t, pwebrtc.RegisterDefaultInterceptors(m, ir))
+	se := pwebrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	return pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se), pwebrtc.WithInterceptorRegistry(ir))
+}
+
+func roomMust(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pionPublisher is a pion PeerConnection sending the sample as H.264 +
+// Opus (audio mid 0, video mid 1); offer is its gathered offer.
+func pionPublisher(t *testing.T, ctx context.Context) (*pwebrtc.PeerConnection, string) {
+	t.Helper()
+	pc, err := roomClientAPI(t).NewPeerConnection(pwebrtc.Configuration{})
+	roomMust(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	au, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "obs")
+	roomMust(t, err)
+	vi, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "v", "obs")
+	roomMust(t, err)
+	for _, tr := range []*pwebrtc.TrackLocalStaticRTP{au, vi} {
+		_, err := pc.AddTransceiverFromTrack(tr, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionSendonly})
+		roomMust(t, err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	roomMust(t, err)
+	done := pwebrtc.GatheringCompletePromise(pc)
+	roomMust(t, pc.SetLocalDescription(offer))
+	<-done
+	go func() {
+		var pay codecs.H264Payloader
+		var vseq, aseq uint16
+		_ = sample.Loop(ctx, roomSampleSink{
+			v: func(f sample.Frame, pts int64) {
+				var annexB []byte
+				for _, n := range f.NALUs {
+					annexB = append(append(annexB, 0, 0, 0, 1), n...)
+				}
+				pl := pay.Payload(1200, annexB)
+				for i, b := range pl {
+					_ = vi.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: uint32(pts), Marker: i == len(pl)-1}, Payload: b})
+					vseq++
+				}
+			},
+			a: func(b []byte, pts int64) {
+				_ = au.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(pts * 6), Marker: true}, Payload: b})
+				aseq++
+			},
+		})
+	}()
+	return pc, pc.LocalDescription().SDP
+}
+
+type roomSampleSink struct {
+	v func(sample.Frame, int64)
+	a func([]byte, int64)
+}
+
+func (s roomSampleSink) Video(f sample.Frame, pts int64) { s.v(f, pts) }
+func (s roomSampleSink) Audio(b []byte, pts int64)       { s.a(b, pts) }
+
+// obsShaped rewrites a pion publisher offer into OBS 30+'s WHIP offer
+// shape (libdatachannel): BUNDLE, rtcp-mux, Opus PT 111, H.264 PT 96
+// packetization-mode=1, a=ssrc/msid lines, no header extensions.
+func obsShaped(t *testing.T, offer string) string {
+	t.Helper()
+	var d sdp.SessionDescription
+	roomMust(t, d.UnmarshalString(offer))
+	get := func(md *sdp.MediaDescription, key string) string {
+		if v, ok := md.Attribute(key); ok {
+			return v
+		}
+		v, _ := d.Attribute(key)
+		return v
+	}
+	ssrc := func(md *sdp.MediaDescription) string {
+		for _, a := range md.Attributes {
+			if a.Key == "ssrc" {
+				id, _, _ := strings.Cut(a.Value, " ")
+				return id
+			}
+		}
+		return "1"
+	}
+	au, vi := d.MediaDescriptions[0], d.MediaDescriptions[1]
+	var cands []string
+	for _, a := range au.Attributes {
+		if a.Key == "candidate" {
+			cands = append(cands, "a=candidate:"+a.Value)
+		}
+	}
+	l := []string{"v=0", "o=rtc 2851913441 0 IN IP4 127.0.0.1", "s=-", "t=0 0",
+		"a=group:BUNDLE 0 1", "a=group:LS 0 1", "a=msid-semantic:WMS *", "a=ice-options:ice2,trickle",
+		"a=fingerprint:" + get(au, "fingerprint"),
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=mid:0", "a=sendonly",
+		"a=ssrc:" + ssrc(au) + " cname:obs", "a=ssrc:" + ssrc(au) + " msid:obs obs-audio", "a=msid:obs obs-audio",
+		"a=rtcp-mux", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1",
+		"a=setup:actpass", "a=ice-ufrag:" + get(au, "ice-ufrag"), "a=ice-pwd:" + get(au, "ice-pwd")}
+	l = append(l, cands...)
+	l = append(l, "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "a=mid:1", "a=sendonly",
+		"a=ssrc:"+ssrc(vi)+" cname:obs", "a=ssrc:"+ssrc(vi)+" msid:obs obs-video", "a=msid:obs obs-video",
+		"a=rtcp-mux", "a=rtpmap:96 H264/90000", "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli", "a=rtcp-fb:96 goog-remb",
+		"a=fmtp:96 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+		"a=setup:actpass", "a=ice-ufrag:"+get(vi, "ice-ufrag"), "a=ice-pwd:"+get(vi, "ice-pwd"))
+	return strings.Join(l, "\r\n") + "\r\n"
+}
+
+// postSDP posts an SDP offer and returns status, Location and body.
+func (e *roomsEnv) postSDP(t *testing.T, path, token, offer string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(offer))
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	roomMust(t, err)
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return res.StatusCode, res.Header.Get("Location"), b.String()
+}
