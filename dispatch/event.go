@@ -115,6 +115,9 @@ func (s *Service) ReadEvents(ctx context.Context, p auth.Principal, after uint64
 // ends or the subscription fails.
 func (s *Service) Watch(ctx context.Context) <-chan uint64 {
 	out := make(chan uint64, 1)
+	// Offsets are published after their commit returns: let those of
+	// earlier commits go out first, so none of them reaches this watcher.
+	s.pub.flush(ctx)
 	sub, err := s.st.Subscribe(ctx, topicEvents)
 	if err != nil {
 		s.log.Warn("subscribe to events", "err", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -50,6 +49,8 @@ type Service struct {
 	// Poll is how often the scheduler looks for due thresholds. Default 100ms.
 	poll time.Duration
 
+	pub *offsetPublisher
+
 	mu      sync.RWMutex
 	cameras CameraLocator
 }
@@ -88,7 +89,8 @@ func New(st store.Store, cfg configs.DispatchConfig, loc *time.Location, clk Clo
 		return nil, err
 	}
 	s := &Service{st: st, cfg: cfg, loc: loc, clk: clk, log: log, cal: cal,
-		share: cfg.YellowShare, poll: 100 * time.Millisecond, types: map[string]configs.CaseType{}}
+		share: cfg.YellowShare, poll: 100 * time.Millisecond, types: map[string]configs.CaseType{},
+		pub: newOffsetPublisher(st, log)}
 	for _, t := range cfg.CaseTypes {
 		s.types[t.ID] = t
 	}
@@ -140,8 +142,8 @@ func (s *Service) loadVisible(ctx context.Context, p auth.Principal, code CaseID
 	return c, nil
 }
 
-// commit appends the events to the global log inside b, applies b and
-// publishes the newest offset. It returns the store result.
+// commit appends the events to the global log inside b, applies b and has
+// the newest offset published (asynchronously). It returns the store result.
 func (s *Service) commit(ctx context.Context, b *store.Batch, evs ...Event) (store.Result, error) {
 	for i := range evs {
 		data, err := json.Marshal(evs[i])
@@ -155,10 +157,7 @@ func (s *Service) commit(ctx context.Context, b *store.Batch, evs ...Event) (sto
 		return res, err
 	}
 	if n := len(res.Offsets); n > 0 {
-		off := res.Offsets[n-1]
-		if err := s.st.Publish(ctx, topicEvents, []byte(strconv.FormatUint(off, 10))); err != nil {
-			s.log.Warn("publish event offset", "offset", off, "err", err)
-		}
+		s.pub.notify(res.Offsets[n-1])
 	}
 	return res, nil
 }

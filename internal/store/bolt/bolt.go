@@ -1,7 +1,9 @@
 // Package bolt is the embedded, single-node backend of internal/store: one
-// bbolt file under the data dir. Every write is one bbolt read-write
-// transaction with fsync on, so an acknowledged write survives a crash
-// (kill -9, power loss on a disk that honours fdatasync). Publish/Subscribe
+// bbolt file under the data dir. Every write is committed in a bbolt
+// read-write transaction with fsync on before it is acknowledged, so it
+// survives a crash (kill -9, power loss on a disk that honours fdatasync).
+// Concurrent writes share transactions (group commit, see committer), each
+// still checked and refused on its own. Publish/Subscribe
 // are in-process only, which is all a single node needs.
 //
 // Layout (top-level buckets):
@@ -53,6 +55,7 @@ type Store struct {
 	db     *bbolt.DB
 	now    func() time.Time
 	topics *topics
+	writes *committer
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -90,7 +93,12 @@ func open(path string, sweepEvery time.Duration) (*Store, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Store{db: db, now: time.Now, topics: newTopics(), cancel: cancel}
-	s.wg.Add(1)
+	s.writes = newCommitter(db, func() time.Time { return s.now() })
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.writes.run()
+	}()
 	go s.sweepLoop(ctx, sweepEvery)
 	return s, nil
 }
@@ -102,6 +110,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.cancel()
+		s.writes.stop() // once the writes already queued have committed
 		s.wg.Wait()
 		s.topics.closeAll()
 		err = s.db.Close()
@@ -136,13 +145,15 @@ func (s *Store) view(ctx context.Context, op string, fn func(tx *bbolt.Tx) error
 	return s.wrap(op, s.db.View(fn))
 }
 
-// update runs a read-write transaction (committed and fsynced when fn
-// returns nil, rolled back otherwise).
-func (s *Store) update(ctx context.Context, op string, fn func(tx *bbolt.Tx) error) error {
+// update runs fn in the committer's next read-write transaction and
+// returns once that has committed and synced. fn must refuse a write with
+// reject(err) before writing anything; any other error from fn fails every
+// write of the transaction.
+func (s *Store) update(ctx context.Context, op string, fn func(t txn) error) error {
 	if err := s.enter(ctx, op); err != nil {
 		return err
 	}
-	return s.wrap(op, s.db.Update(fn))
+	return s.wrap(op, s.writes.submit(ctx, op, fn))
 }
 
 func (s *Store) wrap(op string, err error) error {
@@ -181,8 +192,7 @@ func (s *Store) sweepLoop(ctx context.Context, every time.Duration) {
 // sweep deletes up to sweepBatch expired records and reports how many.
 func (s *Store) sweep(ctx context.Context) (int, error) {
 	var n int
-	err := s.update(ctx, "sweep", func(tx *bbolt.Tx) error {
-		t := txn{tx: tx, now: s.now()}
+	err := s.update(ctx, "sweep", func(t txn) error {
 		var err error
 		n, err = t.purgeExpired(sweepBatch)
 		return err

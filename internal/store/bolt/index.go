@@ -199,9 +199,7 @@ func (s *Store) IndexCount(ctx context.Context, index string, min, max float64) 
 // score <= max, lowest first, in one write transaction.
 func (s *Store) ClaimDue(ctx context.Context, index string, max float64, limit int) ([]store.IndexEntry, error) {
 	var out []store.IndexEntry
-	err := s.update(ctx, "claim due", func(tx *bbolt.Tx) error {
-		out = out[:0]
-		t := txn{tx: tx}
+	err := s.update(ctx, "claim due", func(t txn) error {
 		scores, _, err := t.index(index, false)
 		if err != nil || scores == nil {
 			return err

@@ -60,9 +60,12 @@ func (t txn) next(name string) (uint64, error) {
 // Append adds value to log and returns its offset (the first is 1).
 func (s *Store) Append(ctx context.Context, log string, value []byte) (uint64, error) {
 	var off uint64
-	err := s.update(ctx, "append", func(tx *bbolt.Tx) error {
+	err := s.update(ctx, "append", func(t txn) error {
+		if err := t.checkOp(store.Op{Kind: store.OpAppend, Log: log, Value: value}, nil); err != nil {
+			return reject(err)
+		}
 		var err error
-		off, err = txn{tx: tx}.appendLog(log, value)
+		off, err = t.appendLog(log, value)
 		return err
 	})
 	return off, err
@@ -109,8 +112,8 @@ func (s *Store) LogBounds(ctx context.Context, log string) (first, last uint64, 
 
 // TrimLog drops entries with offset < before.
 func (s *Store) TrimLog(ctx context.Context, log string, before uint64) error {
-	return s.update(ctx, "trim log", func(tx *bbolt.Tx) error {
-		b, err := txn{tx: tx}.logBucket(log, false)
+	return s.update(ctx, "trim log", func(t txn) error {
+		b, err := t.logBucket(log, false)
 		if err != nil || b == nil {
 			return err
 		}
@@ -131,20 +134,25 @@ func (s *Store) TrimLog(ctx context.Context, log string, before uint64) error {
 // Next increments and returns the named sequence (first value 1).
 func (s *Store) Next(ctx context.Context, seq string) (uint64, error) {
 	var v uint64
-	err := s.update(ctx, "next", func(tx *bbolt.Tx) error {
+	err := s.update(ctx, "next", func(t txn) error {
+		if err := t.checkOp(store.Op{Kind: store.OpNext, Seq: seq}, nil); err != nil {
+			return reject(err)
+		}
 		var err error
-		v, err = txn{tx: tx}.next(seq)
+		v, err = t.next(seq)
 		return err
 	})
 	return v, err
 }
 
-// Apply performs every operation of b in one write transaction, or none.
+// Apply performs every operation of b in one write transaction, or none:
+// the whole batch is validated before its first write.
 func (s *Store) Apply(ctx context.Context, b *store.Batch) (store.Result, error) {
 	var res store.Result
-	err := s.update(ctx, "apply", func(tx *bbolt.Tx) error {
-		res = store.Result{}
-		t := txn{tx: tx, now: s.now()}
+	err := s.update(ctx, "apply", func(t txn) error {
+		if err := t.validate(b.Ops); err != nil {
+			return reject(err)
+		}
 		for i, op := range b.Ops {
 			if err := t.apply(op, &res); err != nil {
 				return fmt.Errorf("op %d: %w", i, err)

@@ -207,9 +207,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 		return store.Record{}, err
 	}
 	if expired {
-		_ = s.update(ctx, "purge", func(tx *bbolt.Tx) error {
-			return txn{tx: tx, now: s.now()}.purgeKey(key)
-		})
+		_ = s.update(ctx, "purge", func(t txn) error { return t.purgeKey(key) })
 	}
 	if rec.Version == 0 {
 		return store.Record{}, fmt.Errorf("bolt get %q: %w", key, store.ErrNotFound)
@@ -252,9 +250,12 @@ func (s *Store) Scan(ctx context.Context, prefix, after string, limit int) ([]st
 // Put writes value at key if its version equals expect; see store.Store.
 func (s *Store) Put(ctx context.Context, key string, value []byte, expect uint64, ttl time.Duration) (uint64, error) {
 	var v uint64
-	err := s.update(ctx, "put", func(tx *bbolt.Tx) error {
+	err := s.update(ctx, "put", func(t txn) error {
+		if err := t.checkOp(store.Op{Kind: store.OpPut, Key: key, Value: value, Version: expect}, nil); err != nil {
+			return reject(err)
+		}
 		var err error
-		v, err = txn{tx: tx, now: s.now()}.put(key, value, expect, ttl)
+		v, err = t.put(key, value, expect, ttl)
 		return err
 	})
 	return v, err
@@ -262,7 +263,10 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, expect uint64
 
 // Delete removes key if its version equals expect; see store.Store.
 func (s *Store) Delete(ctx context.Context, key string, expect uint64) error {
-	return s.update(ctx, "delete", func(tx *bbolt.Tx) error {
-		return txn{tx: tx, now: s.now()}.del(key, expect)
+	return s.update(ctx, "delete", func(t txn) error {
+		if err := t.checkOp(store.Op{Kind: store.OpDelete, Key: key, Version: expect}, nil); err != nil {
+			return reject(err)
+		}
+		return t.del(key, expect)
 	})
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,11 +40,16 @@ func BenchmarkApply(b *testing.B, s store.Store) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "transitions/s")
 }
 
-// BenchmarkApplyParallel measures transitions from concurrent callers, each
-// on its own case (b.SetParallelism can raise the caller count).
+// parallelCallers is how many goroutines BenchmarkApplyParallel runs,
+// whatever GOMAXPROCS is: a busy center's concurrent clients.
+const parallelCallers = 16
+
+// BenchmarkApplyParallel measures transitions from parallelCallers
+// concurrent callers, each on its own case.
 func BenchmarkApplyParallel(b *testing.B, s store.Store) {
 	ctx := context.Background()
 	var ids atomic.Int64
+	b.SetParallelism(max(1, parallelCallers/runtime.GOMAXPROCS(0)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
