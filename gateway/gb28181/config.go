@@ -59,6 +59,24 @@ type Config struct {
 	UserAgent string
 	// Clock is the time source. Default the system clock.
 	Clock Clock
+
+	// Live play (play.go).
+
+	// RTPPorts is the media receive port range "lo-hi" (media.rtp_ports).
+	// Default 30000-30500.
+	RTPPorts string
+	// MediaTimeout ends a play session that received no media for this long
+	// (media.media_timeout); the hub then re-INVITEs. Default 15s.
+	MediaTimeout time.Duration
+	// InviteTimeout bounds the wait for the final answer to an INVITE;
+	// then it is cancelled (digest §11: ~10 s). Default 10s.
+	InviteTimeout time.Duration
+	// OfflineWait is how long a play waits for the channel's device to come
+	// online (a hub restart, a device re-registering) before failing and
+	// letting the media hub retry. Default 5s.
+	OfflineWait time.Duration
+	// KeyframeInterval rate-limits IFameCmd requests per session. Default 2s.
+	KeyframeInterval time.Duration
 }
 
 // withDefaults fills zero fields and validates the rest.
@@ -117,6 +135,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Clock == nil {
 		c.Clock = systemClock{}
 	}
+	if c.RTPPorts == "" {
+		c.RTPPorts = "30000-30500"
+	}
+	setDur(&c.MediaTimeout, 15*time.Second)
+	setDur(&c.InviteTimeout, 10*time.Second)
+	setDur(&c.OfflineWait, 5*time.Second)
+	setDur(&c.KeyframeInterval, 2*time.Second)
 	return c, nil
 }
 

@@ -12,6 +12,10 @@
 // requests), registry.go (store layout), devices.go (registry API), ptz.go,
 // txrace.go (works around a gosip race that drops instant responses),
 // logger.go (gosip → slog).
+// Live play: play.go (SourceFactory for "gb/{channel}", device BYE),
+// play_session.go (INVITE offer, ACK, answer, BYE, IFameCmd), play_units.go
+// (ps.Frame → media.Unit, tracks, PTS), play_ssrc.go (y= sequences),
+// provision.go (devices announced before they register).
 // Section numbers in comments are GB/T 28181-2016 unless marked "digest"
 // (../shared/reference/gb28181.md) or RFC.
 //

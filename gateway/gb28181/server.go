@@ -28,6 +28,7 @@ type Server struct {
 	ev    *eventHub
 	wait  *waiters
 	subs  *subscriptions
+	play  *player // live-play sessions (play.go)
 
 	sn   atomic.Int64  // MANSCDP SN counter
 	cseq atomic.Uint32 // CSeq for out-of-dialog requests
@@ -77,6 +78,9 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 		notifyHooks: make(map[string]notifyHook),
 		syncing:     make(map[DeviceID]bool),
 		runCtx:      context.Background(),
+	}
+	if err := s.initPlay(); err != nil {
+		return nil, err
 	}
 	s.sn.Store(time.Now().UnixNano() % 100000)
 	s.cseq.Store(uint32(time.Now().UnixNano() % 10000))

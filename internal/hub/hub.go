@@ -127,16 +127,19 @@ func (h *Hub) build(ctx context.Context) error {
 		h.media.Alias(media.StreamID(name), media.StreamID(target))
 	}
 	if h.opts.Demo {
-		h.addRunner("demo", func(ctx context.Context) error { return runDemo(ctx, h.media) })
+		h.addRunner("demo", h.runDemo)
 	}
 	if err := h.buildRTSP(); err != nil {
 		return err
 	}
-	h.gb, err = gb28181.New(gb28181.Config{SIP: h.cfg.SIP, MediaTransport: h.cfg.Media.Transport, Location: h.loc},
-		h.store, h.log.With("part", "gb28181"))
+	h.gb, err = gb28181.New(gb28181.Config{
+		SIP: h.cfg.SIP, MediaTransport: h.cfg.Media.Transport, Location: h.loc,
+		RTPPorts: h.cfg.Media.RTPPorts, MediaTimeout: h.cfg.Media.MediaTimeout.D(),
+	}, h.store, h.log.With("part", "gb28181"))
 	if err != nil {
 		return fmt.Errorf("gb28181: %w", err)
 	}
+	h.media.RegisterSource(gb28181.StreamPrefix, h.gb.SourceFactory())
 	h.addRunner("gb28181", h.gb.Run)
 	h.access.channelRegion = func(ch string) (string, bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -1,0 +1,233 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const password = "load-Pa55word"
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			u.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// start runs a process until the test ends (SIGKILL at the latest).
+func start(t *testing.T, out string, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	for _, kv := range os.Environ() { // the hub rejects unknown PINGAN_* variables
+		if !strings.HasPrefix(kv, "PINGAN_LOADTEST") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		f.Close()
+	})
+	return cmd
+}
+
+// registrations reads the hub's JSON log: the times of "device registered".
+func registrations(t *testing.T, path string) []time.Time {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []time.Time
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.Contains(line, []byte(`"device registered"`)) {
+			continue
+		}
+		var rec struct {
+			Time time.Time `json:"time"`
+		}
+		if json.Unmarshal(line, &rec) == nil {
+			out = append(out, rec.Time)
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare) // handlers log concurrently
+	return out
+}
+
+// cpuTicks is utime+stime of pid in clock ticks (/proc/pid/stat).
+func cpuTicks(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// rssMB is VmRSS of pid in MB.
+func rssMB(t *testing.T, pid int) float64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func TestRegisterAndKeepaliveLoad(t *testing.T) {
+	if os.Getenv("PINGAN_LOADTEST") != "1" {
+		t.Skip("set PINGAN_LOADTEST=1 to run the GB28181 load benchmark")
+	}
+	devices := envInt("PINGAN_LOADTEST_DEVICES", 10000)
+	rate := envInt("PINGAN_LOADTEST_RATE", 0)
+	steady := time.Duration(envInt("PINGAN_LOADTEST_STEADY", 60)) * time.Second
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pingan")
+	build := exec.Command("go", "build", "-o", bin, "pingan/cmd/pingan")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	httpPort, sipPort := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`data_dir: %s
+log: {level: info, format: json}
+http: {addr: "127.0.0.1:%d"}
+auth: {admin_password: "load-admin-1"}
+sip: {addr: "127.0.0.1:%d", password: %q, keepalive_interval: 60s}
+rtsp: {addr: ""}
+webrtc: {udp_port: %d, tcp_port: -1}
+media: {rtp_ports: "34000-34099"}
+`, filepath.Join(dir, "data"), httpPort, sipPort, password, freePort(t))
+	cfgPath := filepath.Join(dir, "pingan.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubLog := filepath.Join(dir, "hub.log")
+	hub := start(t, hubLog, bin, "serve", "--config", cfgPath)
+	if !waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/", httpPort)) {
+		b, _ := os.ReadFile(hubLog)
+		t.Fatalf("hub not answering on port %d; its log:\n%s", httpPort, b)
+	}
+
+	simStart := time.Now()
+	start(t, filepath.Join(dir, "gbsim.log"), bin, "gbsim", "--server", fmt.Sprintf("127.0.0.1:%d", sipPort),
+		"--password", password, "--count", strconv.Itoa(devices), "--keepalive", "60s",
+		"--local-ip", "127.0.0.1", "--rate", strconv.Itoa(rate))
+	deadline := time.Now().Add(3 * time.Minute)
+	var regs []time.Time
+	for {
+		regs = registrations(t, hubLog)
+		if len(regs) >= devices || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if len(regs) < devices {
+		t.Fatalf("%d of %d devices registered within 3 min (log %s)", len(regs), devices, hubLog)
+	}
+	span := regs[len(regs)-1].Sub(regs[0])
+	t.Logf("REGISTER+auth: %d devices in %s after the first = %.0f/s (gbsim start → last: %s)",
+		len(regs), span.Round(time.Millisecond), float64(len(regs)-1)/span.Seconds(), regs[len(regs)-1].Sub(simStart).Round(time.Millisecond))
+	for _, w := range []time.Duration{time.Second, 5 * time.Second} {
+		t.Logf("  best %s window: %d registrations", w, bestWindow(regs, w))
+	}
+
+	time.Sleep(10 * time.Second) // catalogs settle
+	pid := hub.Process.Pid
+	t0, c0 := time.Now(), cpuTicks(t, pid)
+	maxRSS := 0.0
+	for time.Since(t0) < steady {
+		maxRSS = max(maxRSS, rssMB(t, pid))
+		time.Sleep(time.Second)
+	}
+	c1, el := cpuTicks(t, pid), time.Since(t0)
+	cpu := float64(c1-c0) / 100 / el.Seconds() * 100 // USER_HZ = 100
+	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB)",
+		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS)
+}
+
+// bestWindow is the most registrations within any window of length w.
+func bestWindow(ts []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) > w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+func waitHTTP(url string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
