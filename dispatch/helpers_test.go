@@ -196,4 +196,3 @@ func sorted(ss []string) []string {
 }
 
 func isKind(err error, k Kind) bool { return err != nil && KindOf(err) == k }
-
