@@ -60,7 +60,7 @@ func TestRoomHTTPAPI(t *testing.T) {
 	if code := e.call(t, "POST", path+"/invites", "leader", map[string]any{"name": "party A", "role": "participant", "ttl": "30m"}, &inv); code != 201 {
 		t.Fatalf("invite: %d", code)
 	}
-	if inv.Token == "" || !strings.Contains(inv.URL, "room="+string(created.ID)) || !strings.Contains(inv.URL, "token=") {
+	if inv.Token == "" || !strings.HasPrefix(inv.URL, "/meeting/"+string(created.ID)+"?token=") {
 		t.Errorf("invite %+v", inv)
 	}
 	for _, ttl := range []any{"10s", 90000, "forever"} {
