@@ -129,3 +129,5 @@ func waitTCP(t *testing.T, addr string, timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func needTool(t *testing.T, name string) string { return testutil.NeedTool(t, name) }
