@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"pingan/internal/auth"
@@ -57,13 +56,7 @@ type WHEPAPI struct {
 	AllowOrigin string
 	Logger      *slog.Logger
 
-	mu       sync.Mutex
-	sessions map[string]whepEntry
-}
-
-type whepEntry struct {
-	s     *webrtc.Session
-	owner string
+	sessions sdpSessions[*webrtc.Session]
 }
 
 // Routes registers the WHEP endpoints. Room guests may use them; Access
@@ -83,7 +76,7 @@ func (a *WHEPAPI) log() *slog.Logger {
 }
 
 func (a *WHEPAPI) post(w http.ResponseWriter, r *http.Request) {
-	a.cors(w)
+	sdpCORS(w, a.AllowOrigin)
 	p, _ := PrincipalFrom(r.Context())
 	id := media.StreamID(r.PathValue("stream"))
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
@@ -175,81 +168,17 @@ func (a *WHEPAPI) baseContext() context.Context {
 }
 
 func (a *WHEPAPI) add(s *webrtc.Session, owner string) {
-	a.mu.Lock()
-	if a.sessions == nil {
-		a.sessions = map[string]whepEntry{}
-	}
-	a.sessions[s.ID()] = whepEntry{s: s, owner: owner}
-	a.mu.Unlock()
-	s.OnClose(func() {
-		a.mu.Lock()
-		delete(a.sessions, s.ID())
-		a.mu.Unlock()
-	})
-}
-
-// lookup finds a session the principal may control: its creator or an admin.
-// Others get 404, so session ids do not leak.
-func (a *WHEPAPI) lookup(r *http.Request) (*webrtc.Session, error) {
-	p, _ := PrincipalFrom(r.Context())
-	a.mu.Lock()
-	e, ok := a.sessions[r.PathValue("id")]
-	a.mu.Unlock()
-	if !ok || (e.owner != p.Username && !p.Is(auth.RoleAdmin)) {
-		return nil, Errorf(http.StatusNotFound, "not_found", "no such WHEP session")
-	}
-	return e.s, nil
+	a.sessions.kind = "WHEP"
+	a.sessions.add(s, owner)
 }
 
 func (a *WHEPAPI) delete(w http.ResponseWriter, r *http.Request) {
-	a.cors(w)
-	s, err := a.lookup(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	s.Close()
-	w.WriteHeader(http.StatusNoContent)
+	a.sessions.delete(w, r, a.AllowOrigin, http.StatusNoContent)
 }
 
-// patch refuses trickle ICE and ICE restarts (the draft allows 405).
-func (a *WHEPAPI) patch(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.lookup(r); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	w.Header().Set("Allow", "DELETE, OPTIONS")
-	WriteError(w, r, Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "trickle ICE is not supported; the answer carries every candidate"))
-}
+func (a *WHEPAPI) patch(w http.ResponseWriter, r *http.Request) { a.sessions.patch(w, r) }
 
-// options answers CORS preflights and WHEP capability probes.
-func (a *WHEPAPI) options(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	if strings.HasPrefix(r.PathValue("path"), "sessions/") {
-		h.Set("Allow", "DELETE, OPTIONS")
-		h.Set("Access-Control-Allow-Methods", "DELETE, OPTIONS")
-	} else {
-		h.Set("Allow", "POST, OPTIONS")
-		h.Set("Accept-Post", "application/sdp")
-		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	}
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	a.cors(w)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *WHEPAPI) cors(w http.ResponseWriter) {
-	if a.AllowOrigin == "" {
-		return
-	}
-	w.Header().Set("Access-Control-Allow-Origin", a.AllowOrigin)
-	w.Header().Set("Access-Control-Expose-Headers", "Location, ETag")
-	w.Header().Add("Vary", "Origin")
-}
+func (a *WHEPAPI) options(w http.ResponseWriter, r *http.Request) { sdpOptions(w, r, a.AllowOrigin) }
 
 // Sessions is the number of live WHEP sessions.
-func (a *WHEPAPI) Sessions() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.sessions)
-}
+func (a *WHEPAPI) Sessions() int { return a.sessions.len() }

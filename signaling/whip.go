@@ -46,12 +46,7 @@ type WHIPAPI struct {
 
 	mu       sync.Mutex
 	ctx      context.Context
-	sessions map[string]whipEntry
-}
-
-type whipEntry struct {
-	in    *webrtc.Ingest
-	owner string
+	sessions sdpSessions[*webrtc.Ingest]
 }
 
 // Routes registers the WHIP endpoints.
@@ -70,13 +65,7 @@ func (a *WHIPAPI) Run(ctx context.Context) error {
 	a.ctx = ctx
 	a.mu.Unlock()
 	<-ctx.Done()
-	a.mu.Lock()
-	all := make([]*webrtc.Ingest, 0, len(a.sessions))
-	for _, e := range a.sessions {
-		all = append(all, e.in)
-	}
-	a.mu.Unlock()
-	for _, in := range all {
+	for _, in := range a.sessions.all() {
 		in.Close()
 	}
 	return nil
@@ -119,7 +108,7 @@ func readOffer(r *http.Request) (string, error) {
 }
 
 func (a *WHIPAPI) post(w http.ResponseWriter, r *http.Request) {
-	a.cors(w)
+	sdpCORS(w, a.AllowOrigin)
 	p, _ := PrincipalFrom(r.Context())
 	id := media.StreamID(r.PathValue("stream"))
 	if id == "" || len(id) > 200 || strings.Contains(string(id), "..") {
@@ -157,7 +146,7 @@ func (a *WHIPAPI) post(w http.ResponseWriter, r *http.Request) {
 // postRoom publishes into a room as a participant (a user token or the
 // room's join token); the participant leaves when the session ends.
 func (a *WHIPAPI) postRoom(w http.ResponseWriter, r *http.Request) {
-	a.cors(w)
+	sdpCORS(w, a.AllowOrigin)
 	p, _ := PrincipalFrom(r.Context())
 	id := r.PathValue("id")
 	rm, ok := a.Rooms.Get(room.ID(id))
@@ -190,17 +179,8 @@ func (a *WHIPAPI) postRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *WHIPAPI) created(w http.ResponseWriter, in *webrtc.Ingest, answer, owner, stream string) {
-	a.mu.Lock()
-	if a.sessions == nil {
-		a.sessions = map[string]whipEntry{}
-	}
-	a.sessions[in.ID()] = whipEntry{in: in, owner: owner}
-	a.mu.Unlock()
-	in.OnClose(func() {
-		a.mu.Lock()
-		delete(a.sessions, in.ID())
-		a.mu.Unlock()
-	})
+	a.sessions.kind = "WHIP"
+	a.sessions.add(in, owner)
 	a.log().Info("whip publisher", "stream", stream, "user", owner, "session", in.ID())
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", "/whip/sessions/"+in.ID())
@@ -210,65 +190,13 @@ func (a *WHIPAPI) created(w http.ResponseWriter, in *webrtc.Ingest, answer, owne
 	_, _ = io.WriteString(w, answer)
 }
 
-func (a *WHIPAPI) lookup(r *http.Request) (*webrtc.Ingest, error) {
-	p, _ := PrincipalFrom(r.Context())
-	a.mu.Lock()
-	e, ok := a.sessions[r.PathValue("id")]
-	a.mu.Unlock()
-	if !ok || (e.owner != p.Username && !p.Is(auth.RoleAdmin)) {
-		return nil, Errorf(http.StatusNotFound, "not_found", "no such WHIP session")
-	}
-	return e.in, nil
-}
-
 func (a *WHIPAPI) delete(w http.ResponseWriter, r *http.Request) {
-	a.cors(w)
-	in, err := a.lookup(r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	in.Close()
-	w.WriteHeader(http.StatusOK)
+	a.sessions.delete(w, r, a.AllowOrigin, http.StatusOK)
 }
 
-// patch refuses trickle ICE and ICE restarts (RFC 9725 allows 405).
-func (a *WHIPAPI) patch(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.lookup(r); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	w.Header().Set("Allow", "DELETE, OPTIONS")
-	WriteError(w, r, Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "trickle ICE is not supported; the answer carries every candidate"))
-}
+func (a *WHIPAPI) patch(w http.ResponseWriter, r *http.Request) { a.sessions.patch(w, r) }
 
-func (a *WHIPAPI) options(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	if strings.HasPrefix(r.PathValue("path"), "sessions/") {
-		h.Set("Allow", "DELETE, OPTIONS")
-		h.Set("Access-Control-Allow-Methods", "DELETE, OPTIONS")
-	} else {
-		h.Set("Allow", "POST, OPTIONS")
-		h.Set("Accept-Post", "application/sdp")
-		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	}
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	a.cors(w)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *WHIPAPI) cors(w http.ResponseWriter) {
-	if a.AllowOrigin == "" {
-		return
-	}
-	w.Header().Set("Access-Control-Allow-Origin", a.AllowOrigin)
-	w.Header().Set("Access-Control-Expose-Headers", "Location, ETag")
-	w.Header().Add("Vary", "Origin")
-}
+func (a *WHIPAPI) options(w http.ResponseWriter, r *http.Request) { sdpOptions(w, r, a.AllowOrigin) }
 
 // Sessions is the number of live WHIP sessions.
-func (a *WHIPAPI) Sessions() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.sessions)
-}
+func (a *WHIPAPI) Sessions() int { return a.sessions.len() }
