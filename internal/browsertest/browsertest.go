@@ -125,13 +125,14 @@ func Eval[T any](p *Page, js string) T {
 	return v
 }
 
-// WaitJS polls a JavaScript expression until it is truthy.
+// WaitJS polls a JavaScript expression (or promise) until it is truthy.
 func (p *Page) WaitJS(js string, timeout time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")", chromedp.EvalAwaitPromise))
+		// Promise.resolve lets js be a value or a promise; either is awaited.
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Promise.resolve("+js+").then(v => !!v)", chromedp.EvalAwaitPromise))
 		cancel()
 		if err == nil && ok {
 			return

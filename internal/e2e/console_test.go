@@ -36,7 +36,7 @@ func TestConsoleWallPlaysDemoCamera(t *testing.T) {
 	p.WaitJS(`document.body.dataset.page === 'wall' && document.body.dataset.ready === '1' && window.pingan.play`, 20*time.Second)
 	start := time.Now()
 	browsertest.Eval[chromedp.Void](p, `(window.pingan.play(0, 'demo/1'), undefined)`)
-	p.WaitJS(`window.pingan.tileStats(0).then ? window.pingan.tileStats(0).then(s => s.framesDecoded > 0) : window.pingan.tileStats(0).framesDecoded > 0`, 20*time.Second)
+	p.WaitJS(`Promise.resolve(window.pingan.tileStats(0)).then(s => s.framesDecoded > 0)`, 20*time.Second)
 	first := time.Since(start)
 	frames := func() int {
 		return browsertest.Eval[int](p, `Promise.resolve(window.pingan.tileStats(0)).then(s => s.framesDecoded)`)

@@ -180,4 +180,8 @@ export const MESSAGES = {
   'class.noHands': ['暂无举手', 'No raised hands'], 'class.giveFloor': ['允许发言', 'Give the floor'], 'class.gotFloor': ['您已获准发言', 'You have the floor'],
   'class.lostFloor': ['发言已结束', 'Your floor ended'], 'class.presenter': ['讲师', 'presenter'], 'class.viewer': ['学员', 'trainee'],
   'class.waiting': ['等待讲师开始直播…', 'Waiting for the trainer to start…'],
+  'room.addCamera': ['加入摄像机', 'Add camera'], 'room.cameraStream': ['视频流编号', 'Stream id'], 'room.hostMute': ['静音', 'Mute'],
+  'room.hostRemove': ['移出', 'Remove'], 'room.takeFloor': ['收回发言', 'Take the floor'], 'room.muted': ['主持人已将您静音', 'A host muted you'],
+  'room.joinFailed': ['加入失败：{e}', 'Could not join: {e}'], 'room.publishFloor': ['发言（摄像头）', 'Speak (camera)'],
+  'room.attendanceLeft': ['离开', 'left'], 'room.duration': ['时长', 'duration'],
 };

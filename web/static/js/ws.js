@@ -7,6 +7,7 @@ import { getToken } from './api.js';
 const subs = new Set();          // {topic, fn, onReset}
 const statusFns = new Set();
 const rawFns = new Set();         // non-event messages (room signaling)
+const pending = new Map();        // request id → {resolve, reject, timer}
 let sock = null;
 let offset = null;                // last durable offset seen on this tab
 let backoff = 500;
@@ -48,6 +49,29 @@ export function send(msg) {
   return true;
 }
 
+// request sends {type, data} once the socket is open and resolves with the
+// server's reply to it (same id); an "error" reply rejects with an Error
+// carrying .code. It rejects after timeout ms without an answer.
+export function request(type, data, timeout = 15000) {
+  connect();
+  return new Promise((resolve, reject) => {
+    const id = 'q' + (++seq);
+    const fail = (code, message) => { pending.delete(id); const e = new Error(message); e.code = code; reject(e); };
+    const timer = setTimeout(() => { unsub(); fail('timeout', type + ': no answer'); }, timeout);
+    const go = () => {
+      pending.set(id, { resolve: (m) => { clearTimeout(timer); pending.delete(id); resolve(m); }, fail: (c, m) => { clearTimeout(timer); fail(c, m); } });
+      sock.send(JSON.stringify({ v: 1, id, type, ...(data !== undefined ? { data } : {}) }));
+    };
+    let unsub = () => {};
+    if (sock && sock.readyState === WebSocket.OPEN) { go(); return; }
+    unsub = onStatus((st) => {
+      if (st !== 'on' || !sock || sock.readyState !== WebSocket.OPEN) return;
+      queueMicrotask(() => unsub());
+      go();
+    });
+  });
+}
+
 function sendSubscribe(topics) {
   const msg = { type: 'subscribe', topics };
   if (offset !== null && topics.some(durable)) msg.after = offset;
@@ -85,6 +109,7 @@ export function connect() {
   ws.onerror = () => {};
   ws.onclose = () => {
     if (sock === ws) sock = null;
+    for (const p of [...pending.values()]) p.fail('closed', 'connection closed');
     setStatus('off');
     if (wanted) schedule();
   };
@@ -116,6 +141,11 @@ function matches(topic, msg) {
 }
 
 function handle(msg) {
+  if (msg.id && pending.has(msg.id)) {
+    const p = pending.get(msg.id);
+    if (msg.type === 'error') { const e = msg.error || (msg.data && msg.data.error) || msg.data || {}; p.fail(e.code || 'error', e.message || 'error'); } else p.resolve(msg);
+    return;
+  }
   if (msg.type === 'subscribed') {
     const after = msg.data && msg.data.after;
     if (offset === null && typeof after === 'number' && (msg.data.topics || []).some(durable)) offset = after;
