@@ -77,9 +77,16 @@ type RecordingsAPI struct {
 	// OnFinished, when set, is called once per recording after its final
 	// state is stored (to attach the file to rec.Case's evidence).
 	OnFinished func(rec RecordingMeta)
+	// Rooms, when set, lets POST {"room": id} record a room: one part per
+	// published stream (see recordings_room.go).
+	Rooms RecordingRooms
+	// RoomPoll is how often a room recording looks for new streams and
+	// for the room's end (default 1 s).
+	RoomPoll time.Duration
 
 	mu     sync.Mutex
 	live   map[string]*liveRecording
+	rooms  map[string]*liveRoomRecording
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -134,7 +141,11 @@ type recordingJSON struct {
 	Size     int64           `json:"size"`
 	State    string          `json:"state"`
 	Error    string          `json:"error,omitempty"`
-	File     string          `json:"file"`
+	File     string          `json:"file,omitempty"` // none for a room recording: see Parts
+	// Streams and Parts are a room recording's streams and per-stream
+	// recordings (each with its own file).
+	Streams []media.StreamID `json:"streams,omitempty"`
+	Parts   []recordingJSON  `json:"parts,omitempty"`
 }
 
 func toRecordingJSON(m RecordingMeta) recordingJSON {
@@ -144,6 +155,13 @@ func toRecordingJSON(m RecordingMeta) recordingJSON {
 	if !m.End.IsZero() {
 		end := m.End.UTC()
 		out.End = &end
+	}
+	if m.IsRoom() {
+		out.File = ""
+		out.Streams = m.Streams
+		if out.Streams == nil {
+			out.Streams = []media.StreamID{}
+		}
 	}
 	return out
 }
@@ -163,9 +181,17 @@ func (a *RecordingsAPI) create(w http.ResponseWriter, r *http.Request) {
 	case req.Stream != "" && req.Room != "":
 		WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "give either stream or room, not both"))
 		return
+	case req.Case != "" && !req.Case.Valid():
+		WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "case %q is not a case code", req.Case))
+		return
 	case req.Room != "":
-		WriteError(w, r, Errorf(http.StatusNotImplemented, "not_implemented",
-			"recording a whole room is not supported yet; record its participants' streams (room/{id}/{participant})"))
+		m, err := a.startRoom(r.Context(), p, req.Room, req.Case)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		a.event(r.Context(), RecordingEventStarted, m)
+		WriteJSON(w, http.StatusCreated, a.render(r.Context(), m))
 		return
 	case req.Stream == "":
 		WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "stream is required"))
@@ -178,7 +204,7 @@ func (a *RecordingsAPI) create(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, Errorf(http.StatusNotFound, "not_found", "no stream named %q", req.Stream))
 		return
 	}
-	m, err := a.start(r.Context(), p, req.Stream, req.Case)
+	m, err := a.start(r.Context(), p, req.Stream, req.Case, "")
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -188,7 +214,8 @@ func (a *RecordingsAPI) create(w http.ResponseWriter, r *http.Request) {
 }
 
 // start subscribes to the stream, starts the file and stores the metadata.
-func (a *RecordingsAPI) start(ctx context.Context, p auth.Principal, id media.StreamID, c dispatch.CaseID) (RecordingMeta, error) {
+// room, when set, names the room recording the part belongs to.
+func (a *RecordingsAPI) start(ctx context.Context, p auth.Principal, id media.StreamID, c dispatch.CaseID, room string) (RecordingMeta, error) {
 	reader, err := a.subscribe(ctx, id)
 	if err != nil {
 		return RecordingMeta{}, err
@@ -201,7 +228,7 @@ func (a *RecordingsAPI) start(ctx context.Context, p auth.Principal, id media.St
 		return RecordingMeta{}, recorderError(id, err)
 	}
 	info := rec.Info()
-	m := RecordingMeta{ID: recID, Stream: id, Case: c, By: p.Username, Node: a.Node,
+	m := RecordingMeta{ID: recID, Stream: id, Room: room, Case: c, By: p.Username, Node: a.Node,
 		Path: info.Path, Start: info.Start.UTC(), State: RecordingRunning}
 	if err := a.Store.Create(ctx, m); err != nil {
 		_ = rec.Stop()
@@ -303,11 +330,15 @@ func (a *RecordingsAPI) lookup(ctx context.Context, id string) (RecordingMeta, *
 	p, _ := PrincipalFrom(ctx)
 	a.mu.Lock()
 	l := a.live[id]
+	rl := a.rooms[id]
 	a.mu.Unlock()
 	var m RecordingMeta
-	if l != nil {
+	switch {
+	case l != nil:
 		m = withInfo(l.meta, l.rec.Info())
-	} else {
+	case rl != nil:
+		m = rl.snapshot()
+	default:
 		var err error
 		if m, err = a.Store.Get(ctx, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -323,6 +354,9 @@ func (a *RecordingsAPI) lookup(ctx context.Context, id string) (RecordingMeta, *
 }
 
 func (a *RecordingsAPI) canSee(p auth.Principal, m RecordingMeta) bool {
+	if m.IsRoom() { // as its streams: room/{id}/…
+		return a.Access != nil && a.Access.CanRead(p, media.StreamID("room/"+m.Room+"/"))
+	}
 	return a.Access != nil && m.Stream != "" && a.Access.CanRead(p, m.Stream)
 }
 
@@ -332,7 +366,7 @@ func (a *RecordingsAPI) get(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, toRecordingJSON(m))
+	WriteJSON(w, http.StatusOK, a.render(r.Context(), m))
 }
 
 // list answers ?limit= (1–500, default 100) recordings that started before
@@ -365,10 +399,13 @@ func (a *RecordingsAPI) list(w http.ResponseWriter, r *http.Request) {
 	out := make([]recordingJSON, 0, len(ms))
 	for _, m := range ms {
 		a.mu.Lock()
-		l := a.live[m.ID]
+		l, rl := a.live[m.ID], a.rooms[m.ID]
 		a.mu.Unlock()
-		if l != nil {
+		switch {
+		case l != nil:
 			m = withInfo(l.meta, l.rec.Info())
+		case rl != nil:
+			m = rl.snapshot()
 		}
 		out = append(out, toRecordingJSON(m))
 	}
@@ -380,6 +417,10 @@ func (a *RecordingsAPI) stop(w http.ResponseWriter, r *http.Request) {
 	m, l, err := a.lookup(r.Context(), r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
+		return
+	}
+	if m.IsRoom() {
+		a.stopRoom(w, r, m)
 		return
 	}
 	if l == nil {
@@ -407,6 +448,11 @@ func (a *RecordingsAPI) file(w http.ResponseWriter, r *http.Request) {
 	m, _, err := a.lookup(r.Context(), r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
+		return
+	}
+	if m.IsRoom() {
+		WriteError(w, r, Errorf(http.StatusNotFound, "not_found",
+			"a room recording has no file of its own; download its parts (GET /api/v1/recordings/%s lists them)", m.ID))
 		return
 	}
 	if m.Node != a.Node {
@@ -465,12 +511,21 @@ func (a *RecordingsAPI) Recover(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		a.mu.Lock()
-		l := a.live[m.ID]
+		l, rl := a.live[m.ID], a.rooms[m.ID]
 		a.mu.Unlock()
-		if l != nil {
+		if l != nil || rl != nil {
 			continue
 		}
 		m.State, m.End = RecordingFailed, time.Now().UTC()
+		if m.IsRoom() { // its parts are recovered on their own
+			m.Error = "interrupted: the hub stopped while recording the room"
+			m.Duration = m.End.Sub(m.Start)
+			if err := a.Store.Update(ctx, m); err != nil {
+				return err
+			}
+			a.event(ctx, RecordingEventFinished, m)
+			continue
+		}
 		m.Error = "interrupted: the hub stopped while recording; the file plays up to its last fragment"
 		if fi, err := record.Repair(m.Path); err != nil {
 			m.Error = "interrupted: " + err.Error()
@@ -498,6 +553,9 @@ func (a *RecordingsAPI) Close() {
 	ls := make([]*liveRecording, 0, len(a.live))
 	for _, l := range a.live {
 		ls = append(ls, l)
+	}
+	for _, rl := range a.rooms {
+		rl.requestStop()
 	}
 	a.mu.Unlock()
 	for _, l := range ls {

@@ -42,7 +42,16 @@ type RecordingMeta struct {
 	Size     int64         `json:"size"`
 	State    string        `json:"state"` // RecordingRunning, RecordingDone or RecordingFailed
 	Error    string        `json:"error,omitempty"`
+	// Parts are, for a room recording (Room set, Stream empty, no file),
+	// the ids of its per-stream recordings, in start order; Streams their
+	// streams (a stream republished during the recording appears once).
+	Parts   []string         `json:"parts,omitempty"`
+	Streams []media.StreamID `json:"streams,omitempty"`
 }
+
+// IsRoom reports whether m is a room recording: a group of per-stream
+// parts with no file of its own.
+func (m RecordingMeta) IsRoom() bool { return m.Room != "" && m.Stream == "" }
 
 // RecordingStore keeps RecordingMeta in the hub's store: one record per
 // recording and an index by start time for listings.

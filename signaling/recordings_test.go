@@ -189,7 +189,7 @@ func TestRecordingsRefused(t *testing.T) {
 	e.want(t, http.StatusForbidden, "POST", "/api/v1/recordings", "trainee", `{"stream":"demo/1"}`)
 	e.want(t, http.StatusUnauthorized, "POST", "/api/v1/recordings", "", `{"stream":"demo/1"}`)
 	b := e.want(t, http.StatusNotImplemented, "POST", "/api/v1/recordings", "op", `{"room":"r1"}`)
-	if !strings.Contains(string(b), "not supported yet") {
+	if !strings.Contains(string(b), "cannot record rooms") {
 		t.Errorf("room answer %s", b)
 	}
 	e.want(t, http.StatusBadRequest, "POST", "/api/v1/recordings", "op", `{"stream":"demo/1","room":"r1"}`)

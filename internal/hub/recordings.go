@@ -35,8 +35,12 @@ func (h *Hub) buildRecordings() error {
 			if p, ok := signaling.PrincipalFrom(ctx); ok {
 				actor = p.Username
 			}
+			detail := string(rec.Stream)
+			if rec.IsRoom() {
+				detail = "room " + rec.Room
+			}
 			_ = h.auth.Audit(context.WithoutCancel(ctx), auth.Entry{Actor: actor, Action: kind, Target: rec.ID,
-				Detail: string(rec.Stream)})
+				Detail: detail})
 		},
 		OnFinished: h.fileRecording,
 	}

@@ -36,6 +36,9 @@ func (h *Hub) buildRooms(rt *signaling.Router) (*roomsParts, error) {
 	}
 	api.Routes(rt)
 	(&signaling.RoomWS{Rooms: m, Access: h.access, Logger: h.log.With("part", "rooms")}).Register(h.ws)
+	if h.recordings != nil { // POST /api/v1/recordings {"room"}
+		h.recordings.Rooms = signaling.RoomsForRecording(m)
+	}
 	whip := &signaling.WHIPAPI{Streams: h.media, Engine: h.rtc, Rooms: m, Logger: h.log.With("part", "whip")}
 	whip.Routes(rt)
 	h.addRunner("whip", whip.Run)
