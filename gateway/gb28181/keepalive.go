@@ -16,6 +16,14 @@ func (s *Server) keepalive(ctx context.Context, in inbound) {
 		return
 	}
 	now := s.clock.Now()
+	// The common case: an online device at the same address. Remember the
+	// keepalive in memory; if the stored deadline is getting close, the
+	// next sweep writes it (with the others due, in one batch).
+	if d, err := s.reg.stored(ctx, in.from); err == nil && d.Online &&
+		(in.source == "" || in.source == d.RemoteAddr) {
+		s.reg.sawKeepalive(in.from, now, s.reg.keepaliveDurable(d, now))
+		return
+	}
 	before, after, err := s.reg.update(ctx, in.from, func(d *Device, exists bool) error {
 		if !exists {
 			return errSkip
@@ -75,6 +83,7 @@ func (s *Server) sweepLoop(ctx context.Context) {
 func (s *Server) sweep(ctx context.Context) {
 	now := s.clock.Now()
 	s.auth.expire(now)
+	s.reg.flushKeepalives(ctx)
 	for {
 		ids, err := s.reg.due(ctx, now, 256)
 		if err != nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"pingan/internal/store"
@@ -30,6 +32,119 @@ type registry struct {
 	st       store.Store
 	interval time.Duration
 	missed   int
+
+	// seen holds keepalives received here and not (yet) written: most
+	// keepalives only move LastKeepalive, and writing each one durably was
+	// the hub's main steady-state cost. device() merges them into what it
+	// returns, so reads, updates and the sweep on this node see them.
+	// Those that must reach the store soon (keepaliveDurable) are also in
+	// flush; the sweep writes them together, one commit for all.
+	seenMu sync.Mutex
+	seen   map[DeviceID]time.Time
+	flush  map[DeviceID]bool
+}
+
+// sawKeepalive remembers a keepalive that was not written to the store;
+// durable queues it for the next flushKeepalives.
+func (r *registry) sawKeepalive(id DeviceID, at time.Time, durable bool) {
+	r.seenMu.Lock()
+	if r.seen == nil {
+		r.seen = make(map[DeviceID]time.Time)
+		r.flush = make(map[DeviceID]bool)
+	}
+	if at.After(r.seen[id]) {
+		r.seen[id] = at
+	}
+	if durable {
+		r.flush[id] = true
+	}
+	r.seenMu.Unlock()
+}
+
+// flushBatch bounds the devices written in one flushKeepalives batch.
+const flushBatch = 512
+
+// flushKeepalives writes the queued keepalives: each device's record with
+// its latest LastKeepalive and its new deadline, many devices per atomic
+// batch (one commit instead of one per keepalive). A batch that hits a
+// concurrent change is redone device by device.
+func (r *registry) flushKeepalives(ctx context.Context) {
+	r.seenMu.Lock()
+	ids := make([]DeviceID, 0, len(r.flush))
+	for id := range r.flush {
+		ids = append(ids, id)
+	}
+	clear(r.flush)
+	r.seenMu.Unlock()
+	for len(ids) > 0 {
+		n := min(len(ids), flushBatch)
+		r.flushSome(ctx, ids[:n])
+		ids = ids[n:]
+	}
+}
+
+func (r *registry) flushSome(ctx context.Context, ids []DeviceID) {
+	b := new(store.Batch)
+	written := make(map[DeviceID]time.Time, len(ids))
+	for _, id := range ids {
+		d, ver, err := r.device(ctx, id)
+		if err != nil || !d.Online {
+			continue // deleted or offline meanwhile: nothing to keep alive
+		}
+		val, err := json.Marshal(d)
+		if err != nil {
+			continue
+		}
+		b.Put(deviceKey(id), val, ver).IndexAdd(indexDeadline, string(id), unixMs(d.deadline(r.interval, r.missed)))
+		written[id] = d.LastKeepalive
+	}
+	if len(written) == 0 {
+		return
+	}
+	if _, err := r.st.Apply(ctx, b); err == nil {
+		for id, t := range written {
+			r.forgetSeen(id, t)
+		}
+		return
+	}
+	for id := range written { // a conflict (or a failure): one at a time
+		_, _, _ = r.update(ctx, id, func(d *Device, exists bool) error {
+			if !exists || !d.Online {
+				return errSkip
+			}
+			return nil
+		})
+	}
+}
+
+// lastSeen is the latest unwritten keepalive of id (zero if none).
+func (r *registry) lastSeen(id DeviceID) time.Time {
+	r.seenMu.Lock()
+	defer r.seenMu.Unlock()
+	return r.seen[id]
+}
+
+// forgetSeen drops the unwritten keepalive of id once a write carried it
+// (upTo zero: in any case, the device was deleted).
+func (r *registry) forgetSeen(id DeviceID, upTo time.Time) {
+	r.seenMu.Lock()
+	if t, ok := r.seen[id]; ok && (upTo.IsZero() || !t.After(upTo)) {
+		delete(r.seen, id)
+	}
+	r.seenMu.Unlock()
+}
+
+// keepaliveDurable reports whether a keepalive at now must be written even
+// though it changes nothing but LastKeepalive: when the stored deadline
+// comes within 1.5 keepalive intervals. Until then the stored record keeps
+// the device online on every node (the deadline index is shared), so with
+// the default 3 missed keepalives about every other keepalive is written.
+func (r *registry) keepaliveDurable(stored Device, now time.Time) bool {
+	iv := r.interval
+	if stored.KeepaliveInterval > 0 {
+		iv = time.Duration(stored.KeepaliveInterval) * time.Second
+	}
+	return stored.deadline(r.interval, r.missed).Sub(now) < iv+iv/2
 }
 
 func deviceKey(id DeviceID) string       { return keyDevice + string(id) }
@@ -53,7 +168,26 @@ func (r *registry) device(ctx context.Context, id DeviceID) (Device, uint64, err
 	if err != nil {
 		return Device{}, 0, fmt.Errorf("decode device %s: %w", id, err)
 	}
+	if t := r.lastSeen(id); t.After(d.LastKeepalive) {
+		d.LastKeepalive = t
+	}
 	return d, rec.Version, nil
+}
+
+// stored loads a device as the store has it, without unwritten keepalives.
+func (r *registry) stored(ctx context.Context, id DeviceID) (Device, error) {
+	rec, err := r.st.Get(ctx, deviceKey(id))
+	if isNotFound(err) {
+		return Device{}, fmt.Errorf("%w: %s", ErrDeviceNotFound, id)
+	}
+	if err != nil {
+		return Device{}, fmt.Errorf("get device %s: %w", id, err)
+	}
+	d, err := decode[Device](rec.Value)
+	if err != nil {
+		return Device{}, fmt.Errorf("decode device %s: %w", id, err)
+	}
+	return d, nil
 }
 
 // update applies fn to the device (a zero Device with ID set when absent,
@@ -95,6 +229,7 @@ func (r *registry) update(ctx context.Context, id DeviceID, fn func(d *Device, e
 		if err != nil {
 			return before, before, fmt.Errorf("save device %s: %w", id, err)
 		}
+		r.forgetSeen(id, after.LastKeepalive)
 		return before, after, nil
 	}
 	return Device{}, Device{}, fmt.Errorf("save device %s: %w", id, store.ErrConflict)
@@ -235,11 +370,18 @@ func (r *registry) remove(ctx context.Context, id DeviceID) error {
 	if _, err := r.st.Apply(ctx, b); err != nil {
 		return fmt.Errorf("delete device %s: %w", id, err)
 	}
+	r.forgetSeen(id, time.Time{})
 	return nil
 }
 
 // due claims up to limit devices whose offline deadline has passed.
 func (r *registry) due(ctx context.Context, now time.Time, limit int) ([]DeviceID, error) {
+	// Claiming is a write (a commit on bolt) even when nothing is due, as
+	// on almost every sweep; a read first makes those sweeps cheap.
+	peek, err := r.st.IndexRange(ctx, indexDeadline, store.Range{Min: math.Inf(-1), Max: unixMs(now), Limit: 1})
+	if err == nil && len(peek) == 0 {
+		return nil, nil
+	}
 	ents, err := r.st.ClaimDue(ctx, indexDeadline, unixMs(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim due devices: %w", err)

@@ -39,10 +39,13 @@ type Server struct {
 	notifyHooks map[string]notifyHook
 
 	mu      sync.Mutex
-	sip     gosip.Server    // nil until Run has started listening
-	runCtx  context.Context // canceled when Run stops
-	syncing map[DeviceID]bool
+	sip     gosip.Server      // nil until Run has started listening
+	runCtx  context.Context   // canceled when Run stops
+	syncing map[DeviceID]bool // queued or running syncs (sync.go)
 	running bool
+
+	syncQueue   []DeviceID // devices waiting for a sync worker
+	syncWorkers int
 
 	wg sync.WaitGroup // background work started by handlers (syncs, subscriptions)
 }
@@ -188,19 +191,21 @@ func (s *Server) publish(t EventType, d Device, reason string, channels []Device
 	s.ev.publish(DeviceEvent{Type: t, DeviceID: d.ID, Region: d.Region, Time: s.clock.Now(), Reason: reason, Channels: channels})
 }
 
-// background runs fn in a goroutine that Run waits for, with Run's context.
-func (s *Server) background(fn func(ctx context.Context)) {
+// background runs fn in a goroutine that Run waits for, with Run's
+// context. It reports false, running nothing, once Run has stopped.
+func (s *Server) background(fn func(ctx context.Context)) bool {
 	s.mu.Lock()
 	ctx := s.runCtx
 	s.mu.Unlock()
 	if ctx.Err() != nil {
-		return
+		return false
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		fn(ctx)
 	}()
+	return true
 }
 
 // reqContext is the context for handling one request.

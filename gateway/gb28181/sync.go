@@ -7,10 +7,16 @@ import (
 	"pingan/gateway/gb28181/manscdp"
 )
 
-// startSync runs the after-registration work for a device in the
-// background, once at a time per device: Catalog, DeviceInfo, DeviceStatus,
-// then the catalog subscription (digest §3: "after a device's first
-// successful registration").
+// maxSyncs bounds the after-registration syncs in flight. When thousands of
+// devices register at once (a platform restart, a power cut coming back)
+// their syncs queue here instead of all querying at once: unbounded, the
+// queries' UDP retransmits and goroutines cost more than the registrations.
+const maxSyncs = 64
+
+// startSync queues the after-registration work for a device, once at a
+// time per device: Catalog, DeviceInfo, DeviceStatus, then the catalog
+// subscription (digest §3: "after a device's first successful
+// registration"). Up to maxSyncs workers run the queue in order.
 func (s *Server) startSync(id DeviceID) {
 	s.mu.Lock()
 	if s.syncing[id] {
@@ -18,15 +24,41 @@ func (s *Server) startSync(id DeviceID) {
 		return
 	}
 	s.syncing[id] = true
+	s.syncQueue = append(s.syncQueue, id)
+	if s.syncWorkers >= maxSyncs {
+		s.mu.Unlock()
+		return
+	}
+	s.syncWorkers++
 	s.mu.Unlock()
-	s.background(func(ctx context.Context) {
-		defer func() {
-			s.mu.Lock()
-			delete(s.syncing, id)
+	if !s.background(s.syncWorker) {
+		s.mu.Lock()
+		s.syncWorkers--
+		s.mu.Unlock()
+	}
+}
+
+// syncWorker runs queued syncs until the queue is empty or ctx ends.
+func (s *Server) syncWorker(ctx context.Context) {
+	for {
+		s.mu.Lock()
+		if len(s.syncQueue) == 0 || ctx.Err() != nil {
+			s.syncWorkers--
 			s.mu.Unlock()
-		}()
+			return
+		}
+		id := s.syncQueue[0]
+		s.syncQueue[0] = ""
+		s.syncQueue = s.syncQueue[1:]
+		if len(s.syncQueue) == 0 {
+			s.syncQueue = nil // let the drained backing array go
+		}
+		s.mu.Unlock()
 		s.syncDevice(ctx, id)
-	})
+		s.mu.Lock()
+		delete(s.syncing, id)
+		s.mu.Unlock()
+	}
 }
 
 func (s *Server) syncDevice(ctx context.Context, id DeviceID) {

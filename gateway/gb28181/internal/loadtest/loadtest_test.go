@@ -106,6 +106,12 @@ func registrations(t *testing.T, path string) []time.Time {
 	return out
 }
 
+// countLines counts the lines of path that contain s.
+func countLines(path, s string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte(s))
+}
+
 // cpuTicks is utime+stime of pid in clock ticks (/proc/pid/stat).
 func cpuTicks(t *testing.T, pid int) int64 {
 	t.Helper()
@@ -144,7 +150,7 @@ func TestRegisterAndKeepaliveLoad(t *testing.T) {
 	steady := time.Duration(envInt("PINGAN_LOADTEST_STEADY", 60)) * time.Second
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pingan")
-	build := exec.Command("go", "build", "-o", bin, "pingan/cmd/pingan")
+	build := exec.Command("go", "build", "-o", bin, "-overlay", pprofOverlay(t, dir), "pingan/cmd/pingan")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
@@ -163,14 +169,24 @@ media: {rtp_ports: "34000-34099"}
 		t.Fatal(err)
 	}
 	hubLog := filepath.Join(dir, "hub.log")
+	profDir := os.Getenv("PINGAN_LOADTEST_PROFILE_DIR")
+	pprofAddr := ""
+	if profDir != "" {
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		t.Setenv(pprofEnv, pprofAddr)
+	}
 	hub := start(t, hubLog, bin, "serve", "--config", cfgPath)
+	os.Unsetenv(pprofEnv) // gbsim must not listen on it too
 	if !waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/", httpPort)) {
 		b, _ := os.ReadFile(hubLog)
 		t.Fatalf("hub not answering on port %d; its log:\n%s", httpPort, b)
 	}
 
 	simStart := time.Now()
-	start(t, filepath.Join(dir, "gbsim.log"), bin, "gbsim", "--server", fmt.Sprintf("127.0.0.1:%d", sipPort),
+	if profDir != "" {
+		go profile(t, pprofAddr, "profile?seconds=20", filepath.Join(profDir, "cpu-register.pprof"))
+	}
+	sim := start(t, filepath.Join(dir, "gbsim.log"), bin, "gbsim", "--server", fmt.Sprintf("127.0.0.1:%d", sipPort),
 		"--password", password, "--count", strconv.Itoa(devices), "--keepalive", "60s",
 		"--local-ip", "127.0.0.1", "--rate", strconv.Itoa(rate))
 	deadline := time.Now().Add(3 * time.Minute)
@@ -192,18 +208,94 @@ media: {rtp_ports: "34000-34099"}
 		t.Logf("  best %s window: %d registrations", w, bestWindow(regs, w))
 	}
 
-	time.Sleep(10 * time.Second) // catalogs settle
+	// The steady state starts once the after-registration syncs (catalog,
+	// info, status, subscription; queued on the hub) are done.
+	syncStart, synced := time.Now(), 0
+	for time.Since(syncStart) < 3*time.Minute {
+		if synced = countLines(hubLog, `"catalog synced"`); synced >= devices {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("catalog syncs: %d of %d done %s after the last registration", synced, devices, time.Since(regs[len(regs)-1]).Round(time.Second))
+	time.Sleep(10 * time.Second) // info, status and subscriptions settle
 	pid := hub.Process.Pid
-	t0, c0 := time.Now(), cpuTicks(t, pid)
+	if profDir != "" {
+		profile(t, pprofAddr, "heap?gc=1", filepath.Join(profDir, "heap-registered.pprof"))
+		go profile(t, pprofAddr, fmt.Sprintf("profile?seconds=%d", int(steady.Seconds())-2), filepath.Join(profDir, "cpu-steady.pprof"))
+	}
+	t0, c0, s0 := time.Now(), cpuTicks(t, pid), cpuTicks(t, sim.Process.Pid)
 	maxRSS := 0.0
 	for time.Since(t0) < steady {
 		maxRSS = max(maxRSS, rssMB(t, pid))
 		time.Sleep(time.Second)
 	}
-	c1, el := cpuTicks(t, pid), time.Since(t0)
+	c1, s1, el := cpuTicks(t, pid), cpuTicks(t, sim.Process.Pid), time.Since(t0)
 	cpu := float64(c1-c0) / 100 / el.Seconds() * 100 // USER_HZ = 100
-	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB)",
-		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS)
+	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB); gbsim CPU %.2f%%",
+		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS, float64(s1-s0)/el.Seconds())
+	if profDir != "" {
+		profile(t, pprofAddr, "heap?gc=1", filepath.Join(profDir, "heap-steady.pprof"))
+		profile(t, pprofAddr, "goroutine", filepath.Join(profDir, "goroutine.pprof"))
+	}
+}
+
+// pprofEnv names the address the profiling build of the hub serves
+// net/http/pprof on (not PINGAN_*: the hub rejects unknown ones).
+const pprofEnv = "GB_LOADTEST_PPROF_ADDR"
+
+// pprofOverlay writes a `go build -overlay` that adds net/http/pprof to
+// this test's build of cmd/pingan only, listening when pprofEnv is set;
+// production builds never contain it.
+func pprofOverlay(t *testing.T, dir string) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "pingan/cmd/pingan").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	src := filepath.Join(dir, "zz_loadtest_pprof.go")
+	code := `package main
+
+import (
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+)
+
+func init() {
+	if addr := os.Getenv("` + pprofEnv + `"); addr != "" {
+		go func() { _ = http.ListenAndServe(addr, nil) }()
+	}
+}
+`
+	if err := os.WriteFile(src, []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ov, _ := json.Marshal(map[string]map[string]string{"Replace": {
+		filepath.Join(strings.TrimSpace(string(out)), "zz_loadtest_pprof.go"): src,
+	}})
+	p := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(p, ov, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// profile saves one /debug/pprof/ endpoint of the hub to file.
+func profile(t *testing.T, addr, what, file string) {
+	res, err := http.Get("http://" + addr + "/debug/pprof/" + what)
+	if err != nil {
+		t.Logf("pprof %s: %v", what, err)
+		return
+	}
+	defer res.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Logf("pprof %s: %v", what, err)
+		return
+	}
+	defer f.Close()
+	_, _ = f.ReadFrom(res.Body)
 }
 
 // bestWindow is the most registrations within any window of length w.
