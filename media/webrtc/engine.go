@@ -52,6 +52,10 @@ type Config struct {
 	KeyframeInterval time.Duration
 	// Logger receives lifecycle logs (default slog.Default()).
 	Logger *slog.Logger
+	// WriteLatency, when set, records for every packet a WHEP session sends
+	// the time from the unit's Stream.Write (Unit.Received) to the session's
+	// WriteRTP call (benchmarks; nil costs nothing).
+	WriteLatency *LatencyHistogram
 }
 
 func (c *Config) setDefaults() {

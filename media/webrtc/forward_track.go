@@ -36,6 +36,7 @@ type downTrack struct {
 	lastAt   time.Time
 	seqOff   uint16
 	tsOff    uint32
+	hdr      rtp.Header // reused per packet (see outTrack.hdr)
 
 	packets, bytes *atomic.Uint64 // the subscriber's counters
 }
@@ -100,7 +101,7 @@ func (t *downTrack) writeUnit(u *media.Unit) error {
 	}()
 	for _, p := range u.Packets {
 		t.align(p, now)
-		hdr := rtp.Header{
+		t.hdr = rtp.Header{
 			Version:        2,
 			Marker:         p.Marker,
 			PayloadType:    b.pt,
@@ -108,8 +109,9 @@ func (t *downTrack) writeUnit(u *media.Unit) error {
 			Timestamp:      p.Timestamp + t.tsOff,
 			SSRC:           b.ssrc,
 		}
+		hdr := &t.hdr
 		t.lastIn, t.lastOut, t.lastTS, t.lastAt, t.haveLast = p.SequenceNumber, hdr.SequenceNumber, hdr.Timestamp, now, true
-		if _, err := b.w.WriteRTP(&hdr, p.Payload); err != nil {
+		if _, err := b.w.WriteRTP(hdr, p.Payload); err != nil {
 			if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
 				return errTrackClosed
 			}

@@ -53,6 +53,11 @@ type sentHistory struct {
 
 	mu   sync.Mutex
 	ring [nackHistory]sentPacket
+
+	// resendMu guards hdr, the header every retransmission reuses (a fresh
+	// one escaped to the heap: a NACK storm allocated per packet).
+	resendMu sync.Mutex
+	hdr      rtp.Header
 }
 
 // BindLocalStream records every packet a NACK-capable stream writes.
@@ -137,11 +142,14 @@ func (h *sentHistory) resend(seq uint16) bool {
 	if !p.valid || p.seq != seq {
 		return false
 	}
-	hdr := rtp.Header{
+	h.resendMu.Lock()
+	defer h.resendMu.Unlock()
+	h.hdr = rtp.Header{
 		Version: 2, Marker: p.marker, PayloadType: h.pt,
 		SequenceNumber: p.seq, Timestamp: p.ts, SSRC: h.ssrc,
 	}
-	_, err := h.next.Write(&hdr, p.payload, interceptor.Attributes{})
+	// nil attributes, as pion's own track writer passes.
+	_, err := h.next.Write(&h.hdr, p.payload, nil)
 	return err == nil
 }
 

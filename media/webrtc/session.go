@@ -153,6 +153,7 @@ func (s *Session) planTracks(off offer) error {
 		}
 		used[kind]++
 		s.tracks[i] = newOutTrack(kind, c, "pingan", i)
+		s.tracks[i].latency = s.eng.cfg.WriteLatency
 	}
 	if len(used) == 0 {
 		return fmt.Errorf("%w: %s", ErrNoTracks, strings.Join(s.skipped, "; "))

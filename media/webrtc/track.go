@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtp"
 	pwebrtc "github.com/pion/webrtc/v4"
@@ -31,6 +32,11 @@ type outTrack struct {
 	lastOut  uint16
 	seqOff   uint16
 	tsOff    uint32
+	// hdr is reused for every packet: WriteRTP and the interceptors only
+	// read it during the call, and a fresh header per packet escaped to
+	// the heap (one allocation per packet per viewer).
+	hdr     rtp.Header
+	latency *LatencyHistogram // Config.WriteLatency
 
 	packets, bytes atomic.Uint64
 	skipped        atomic.Uint64 // units dropped while waiting for the first keyframe
@@ -99,7 +105,7 @@ func (t *outTrack) writeUnit(u *media.Unit) (keyframeSent bool, err error) {
 		if t.haveLast && p.SequenceNumber != t.lastIn+1 {
 			t.seqOff = t.lastOut + 1 - p.SequenceNumber
 		}
-		hdr := rtp.Header{
+		t.hdr = rtp.Header{
 			Version:        2,
 			Marker:         p.Marker,
 			PayloadType:    b.pt,
@@ -107,8 +113,11 @@ func (t *outTrack) writeUnit(u *media.Unit) (keyframeSent bool, err error) {
 			Timestamp:      p.Timestamp + t.tsOff,
 			SSRC:           b.ssrc,
 		}
-		t.lastIn, t.lastOut, t.haveLast = p.SequenceNumber, hdr.SequenceNumber, true
-		if _, err := b.w.WriteRTP(&hdr, p.Payload); err != nil {
+		t.lastIn, t.lastOut, t.haveLast = p.SequenceNumber, t.hdr.SequenceNumber, true
+		if t.latency != nil && !u.Received.IsZero() {
+			t.latency.Record(time.Since(u.Received))
+		}
+		if _, err := b.w.WriteRTP(&t.hdr, p.Payload); err != nil {
 			t.packets.Add(n)
 			t.bytes.Add(size)
 			if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {

@@ -2,9 +2,11 @@
 // sample, padded with filler NALUs to -bitrate) from a real media hub to N
 // pion viewers running in a child process on loopback. The parent is the
 // hub: it reports its CPU per packet-to-viewer, RSS per viewer, loss, and
-// offer → first keyframe latency.
+// offer → first keyframe latency, and the publisher → reader-write latency
+// (Stream.Write → the session's WriteRTP, per packet; webrtc.Config.WriteLatency).
+// -cpuprofile/-memprofile write hub profiles of each round's window.
 //
-//	go run ./media/webrtc/internal/loadtest -viewers 1,10,100,300 -duration 10s [-batch]
+//	go run ./media/webrtc/internal/loadtest -viewers 1,10,100,300 -duration 10s [-batch] [-notcp] [-cpuprofile F] [-memprofile F]
 package main
 
 import (
@@ -19,6 +21,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,14 +36,20 @@ import (
 	"pingan/media/webrtc"
 )
 
+// Profiles of the hub process (flags; the harness only, no production route).
+var cpuProfile, memProfile string
+
 func main() {
 	viewers := flag.String("viewers", "1,10,100", "viewer counts to run, comma-separated")
 	duration := flag.Duration("duration", 10*time.Second, "measurement window per count")
 	batch := flag.Bool("batch", false, "batch UDP writes (sendmmsg)")
 	bitrate := flag.Int("bitrate", 2000, "video bitrate in kbit/s (filler-padded)")
+	noTCP := flag.Bool("notcp", false, "hub without ICE-TCP (fewer local candidates per viewer)")
 	child := flag.Bool("child", false, "internal: run viewers")
 	n := flag.Int("n", 1, "internal: viewers in the child")
 	url := flag.String("url", "", "internal: WHEP url")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a hub CPU profile of each round's window to FILE.<viewers>")
+	flag.StringVar(&memProfile, "memprofile", "", "write a hub heap profile at the end of each round's window to FILE.<viewers>")
 	flag.Parse()
 	if *child {
 		if err := runViewers(*url, *n, *duration); err != nil {
@@ -47,13 +58,14 @@ func main() {
 		}
 		return
 	}
-	if err := runHub(*viewers, *duration, *batch, *bitrate); err != nil {
+	if err := runHub(*viewers, *duration, *batch, *noTCP, *bitrate); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
 type server struct {
+	lat *webrtc.LatencyHistogram
 	hub *media.Hub
 	eng *webrtc.Engine
 	ctx context.Context
@@ -90,7 +102,7 @@ func (s *server) take() []*webrtc.Session {
 	return out
 }
 
-func runHub(counts string, d time.Duration, batch bool, kbps int) error {
+func runHub(counts string, d time.Duration, batch, noTCP bool, kbps int) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -103,20 +115,23 @@ func runHub(counts string, d time.Duration, batch bool, kbps int) error {
 	if err := publish(ctx, st, kbps); err != nil {
 		return err
 	}
-	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, BatchWrite: batch})
+	lat := &webrtc.LatencyHistogram{}
+	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, BatchWrite: batch, DisableTCP: noTCP, WriteLatency: lat})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	srv := &server{hub: hub, eng: eng, ctx: ctx}
+	srv := &server{lat: lat, hub: hub, eng: eng, ctx: ctx}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	go func() { _ = http.Serve(ln, srv) }()
 	url := "http://" + ln.Addr().String() + "/whep"
-	fmt.Printf("batch=%v bitrate=%dkbit/s window=%s\n", batch, kbps, d)
-	fmt.Println("viewers  pkts→viewers  cpu/pkt   rss/viewer  loss     connect p50/p99   connect→key p50/p99  POST→key p50/p99")
+	fmt.Printf("batch=%v tcp=%v bitrate=%dkbit/s window=%s GOMAXPROCS=%d\n", batch, !noTCP, kbps, d, runtime.GOMAXPROCS(0))
+	fmt.Println("cpu/pkt = hub user+sys CPU per packet-to-viewer (usr/sys split: on loopback the kernel charges the viewers' UDP receive path to the sender);")
+	fmt.Println("write p50/p99/max = Stream.Write → session WriteRTP per packet; udp drops = host UDP RcvbufErrors+SndbufErrors in the window")
+	fmt.Println("viewers  pkts→viewers  cpu/pkt   (usr/sys)        rss/viewer  loss     udp drops  write p50/p99/max        connect p50/p99   connect→key p50/p99  POST→key p50/p99")
 	for _, f := range strings.Split(counts, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
@@ -131,7 +146,7 @@ func runHub(counts string, d time.Duration, batch bool, kbps int) error {
 
 // round runs n viewers in a child process and prints one line of figures.
 func round(srv *server, url string, n int, d time.Duration) error {
-	rss0 := rss()
+	rss0, m0 := rss(), memStats()
 	cmd := exec.Command(os.Args[0], "-child", "-n", strconv.Itoa(n), "-url", url, "-duration", d.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -146,12 +161,22 @@ func round(srv *server, url string, n int, d time.Duration) error {
 	if !sc.Scan() || sc.Text() != "READY" {
 		return fmt.Errorf("child did not get ready: %q", sc.Text())
 	}
+	stopCPU := startCPUProfile(n)
+	srv.lat.Reset()
+	drops0 := udpDrops()
+	usr0, sys0 := cpuSplit()
 	cpu0, sent0 := cpuTime(), sent(srv)
 	if !sc.Scan() {
+		stopCPU()
 		return fmt.Errorf("child gave no result")
 	}
 	cpu1, sent1 := cpuTime(), sent(srv)
-	rss1 := rss()
+	usr1, sys1 := cpuSplit()
+	drops1 := udpDrops()
+	lp50, lp99, lmax := srv.lat.Quantile(0.5), srv.lat.Quantile(0.99), srv.lat.Max()
+	rss1, m1 := rss(), memStats()
+	stopCPU()
+	writeHeapProfile(n)
 	var res result
 	if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 		return fmt.Errorf("child result %q: %w", sc.Text(), err)
@@ -170,11 +195,78 @@ func round(srv *server, url string, n int, d time.Duration) error {
 	if res.Expected > 0 {
 		loss = float64(res.Lost) / float64(res.Expected) * 100
 	}
-	fmt.Printf("%7d  %12d  %6.2fµs  %7.0fKB  %5.2f%%  %7s/%-7s  %9s/%-9s  %8s/%-8s\n", n, pkts,
-		float64((cpu1-cpu0).Nanoseconds())/1e3/float64(max(pkts, 1)),
-		float64(rss1-rss0)/1024/float64(n), loss,
+	perPkt := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(max(pkts, 1)) }
+	us := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+	fmt.Printf("%7d  %12d  %6.2fµs  (%5.2f/%5.2fµs)  %7.0fKB  %5.2f%%  %9d  %7s/%-7s/%-8s  %7s/%-7s  %9s/%-9s  %8s/%-8s\n", n, pkts,
+		perPkt(cpu1-cpu0), perPkt(usr1-usr0), perPkt(sys1-sys0),
+		float64(rss1-rss0)/1024/float64(n), loss, drops1-drops0, us(lp50), us(lp99), us(lmax),
 		pct(conn, 50), pct(conn, 99), pct(conn2key, 50), pct(conn2key, 99), pct(post2key, 50), pct(post2key, 99))
+	fmt.Printf("         per viewer: %.1f goroutines, %.0fKB stacks, %.0fKB live heap (after GC), %.0fKB heap mapped\n",
+		float64(m1.goroutines-m0.goroutines)/float64(n), float64(m1.stacks-m0.stacks)/1024/float64(n),
+		float64(m1.live-m0.live)/1024/float64(n), float64(m1.heap-m0.heap)/1024/float64(n))
 	return nil
+}
+
+type mem struct{ goroutines, stacks, live, heap int64 }
+
+// memStats splits the hub's memory (runtime/metrics; live heap is as of the
+// last GC).
+func memStats() mem {
+	ss := []metrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/stacks:bytes"},
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	metrics.Read(ss)
+	v := func(i int) int64 {
+		if ss[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(ss[i].Value.Uint64())
+	}
+	return mem{goroutines: v(0), stacks: v(1), live: v(2), heap: v(3) + v(4)}
+}
+
+func startCPUProfile(n int) func() {
+	if cpuProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", cpuProfile, n))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
+
+func writeHeapProfile(n int) {
+	if memProfile == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", memProfile, n))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "memprofile:", err)
+	}
+	if g, err := os.Create(fmt.Sprintf("%s.%d.goroutines", memProfile, n)); err == nil {
+		_ = pprof.Lookup("goroutine").WriteTo(g, 1)
+		_ = g.Close()
+	}
 }
 
 func sent(s *server) uint64 {
@@ -200,6 +292,40 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func cpuSplit() (usr, sys time.Duration) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// udpDrops is the host's UDP RcvbufErrors + SndbufErrors (Linux, IPv4).
+func udpDrops() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var head []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		var n uint64
+		for i, name := range head {
+			if (name == "RcvbufErrors" || name == "SndbufErrors") && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				n += v
+			}
+		}
+		return n
+	}
+	return 0
 }
 
 // rss is the process's resident set in bytes (Linux).
