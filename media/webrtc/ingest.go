@@ -72,10 +72,9 @@ type Ingest struct {
 	packets, bytes, units  atomic.Uint64
 	errs                   atomic.Uint64
 
-	closeMu     sync.Mutex
-	closing     bool
-	onClose     []func()
-	closedState bool
+	closeMu sync.Mutex
+	closing bool
+	hooks   closeHooks // OnClose callbacks
 }
 
 // NewWHIPSession answers a WHIP offer (RFC 9725: no trickle needed, the
@@ -402,17 +401,10 @@ func (in *Ingest) teardown() {
 		s.Close()
 	}
 	in.eng.peers.remove(in)
-	in.closeMu.Lock()
-	in.closedState = true
-	hooks := in.onClose
-	in.onClose = nil
-	in.closeMu.Unlock()
 	st := in.Stats()
 	in.log.Info("whip session ended", "packets", st.Packets, "units", st.Units, "errors", st.Errors,
 		"duration", time.Since(in.start).Round(time.Millisecond))
-	for _, f := range hooks {
-		f()
-	}
+	in.hooks.fire()
 	close(in.done)
 }
 
@@ -424,14 +416,7 @@ func (in *Ingest) Done() <-chan struct{} { return in.done }
 
 // OnClose registers f to run once the session has ended (at once if it has).
 func (in *Ingest) OnClose(f func()) {
-	in.closeMu.Lock()
-	if !in.closedState {
-		in.onClose = append(in.onClose, f)
-		in.closeMu.Unlock()
-		return
-	}
-	in.closeMu.Unlock()
-	f()
+	in.hooks.add(f)
 }
 
 // Close ends the session and waits until it has released everything. It

@@ -66,15 +66,13 @@ type Session struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	nack        nackCounters
-	plis, firs  atomic.Uint64
-	kfRequests  atomic.Uint64
-	lastKF      atomic.Int64
-	firstKF     atomic.Int64
-	connAt      atomic.Int64
-	closeMu     sync.Mutex
-	onClose     []func()
-	closedState bool
+	nack       nackCounters
+	plis, firs atomic.Uint64
+	kfRequests atomic.Uint64
+	lastKF     atomic.Int64
+	firstKF    atomic.Int64
+	connAt     atomic.Int64
+	hooks      closeHooks // OnClose callbacks
 }
 
 // NewWHEPSession answers a WHEP offer (RFC 9725 style, without trickle: the
@@ -290,17 +288,10 @@ func (s *Session) teardown() {
 	s.r.Close()
 	s.wg.Wait()
 	s.eng.remove(s)
-	s.closeMu.Lock()
-	s.closedState = true
-	hooks := s.onClose
-	s.onClose = nil
-	s.closeMu.Unlock()
 	st := s.Stats()
 	s.log.Info("whep session ended", "packets", st.PacketsSent, "bytes", st.BytesSent,
 		"nacked", st.NACKed, "plis", st.PLIs, "duration", time.Since(s.created).Round(time.Millisecond))
-	for _, f := range hooks {
-		f()
-	}
+	s.hooks.fire()
 	close(s.done)
 	s.eng.wg.Done()
 }
@@ -356,14 +347,7 @@ func (s *Session) Done() <-chan struct{} { return s.done }
 
 // OnClose registers f to run once the session has ended (at once if it has).
 func (s *Session) OnClose(f func()) {
-	s.closeMu.Lock()
-	if !s.closedState {
-		s.onClose = append(s.onClose, f)
-		s.closeMu.Unlock()
-		return
-	}
-	s.closeMu.Unlock()
-	f()
+	s.hooks.add(f)
 }
 
 // Close ends the session and waits until it has released everything. It

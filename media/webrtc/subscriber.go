@@ -71,11 +71,10 @@ type Subscriber struct {
 	plis, offers  atomic.Uint64
 	packets, size atomic.Uint64
 
-	mu          sync.Mutex
-	forwards    map[*Forward]struct{}
-	closing     bool
-	onClose     []func()
-	closedState bool
+	mu       sync.Mutex
+	forwards map[*Forward]struct{}
+	closing  bool
+	hooks    closeHooks // OnClose callbacks
 }
 
 // NewSubscriber builds a subscriber PeerConnection. Nothing is offered
@@ -271,14 +270,7 @@ func (s *Subscriber) Done() <-chan struct{} { return s.done }
 
 // OnClose registers f to run once the subscriber has ended.
 func (s *Subscriber) OnClose(f func()) {
-	s.mu.Lock()
-	if !s.closedState {
-		s.onClose = append(s.onClose, f)
-		s.mu.Unlock()
-		return
-	}
-	s.mu.Unlock()
-	f()
+	s.hooks.add(f)
 }
 
 // Close ends the subscriber and every forward; it waits for them.
@@ -304,14 +296,7 @@ func (s *Subscriber) teardown() {
 	}
 	s.wg.Wait()
 	s.eng.peers.remove(s)
-	s.mu.Lock()
-	s.closedState = true
-	hooks := s.onClose
-	s.onClose = nil
-	s.mu.Unlock()
-	for _, f := range hooks {
-		f()
-	}
+	s.hooks.fire()
 	close(s.done)
 }
 
