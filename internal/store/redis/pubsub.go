@@ -17,7 +17,7 @@ func (s *Store) Publish(ctx context.Context, topic string, msg []byte) error {
 		return err
 	}
 	defer cancel()
-	return s.fail(ctx, "publish", s.rdb.Publish(cctx, s.key(keyTopic, topic), msg).Err())
+	return s.fail(ctx, "publish", s.rdb.Publish(cctx, s.channel(topic), msg).Err())
 }
 
 // Subscribe delivers messages published to topic until ctx ends or the
@@ -30,7 +30,7 @@ func (s *Store) Subscribe(ctx context.Context, topic string) (<-chan []byte, err
 		return nil, err
 	}
 	defer cancel()
-	ps := s.rdb.Subscribe(cctx, s.key(keyTopic, topic))
+	ps := s.rdb.Subscribe(cctx, s.channel(topic))
 	if _, err := ps.Receive(cctx); err != nil { // the subscription confirmation
 		_ = ps.Close()
 		return nil, s.fail(ctx, "subscribe", err)

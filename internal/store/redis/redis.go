@@ -65,6 +65,11 @@ type Store struct {
 	rdb     *goredis.Client
 	timeout time.Duration
 	base    string // keyRoot + namespace
+	// chanBase prefixes pub/sub channels: keyRoot + "db<N>:" + namespace.
+	// Redis pub/sub ignores the database number, so two hubs on one Redis
+	// with different DBs would otherwise wake each other with offsets
+	// that mean nothing in their own logs.
+	chanBase string
 
 	mu        sync.Mutex // orders wg.Add in Subscribe against Close
 	closed    atomic.Bool
@@ -123,10 +128,14 @@ func New(o Options) (*Store, error) {
 	if o.Namespace != "" {
 		s.base = keyRoot + o.Namespace + ":"
 	}
+	s.chanBase = fmt.Sprintf("%sdb%d:%s", keyRoot, opt.DB, s.base[len(keyRoot):])
 	return s, nil
 }
 
 func (s *Store) key(part, name string) string { return s.base + part + name }
+
+// channel is the pub/sub channel name of topic.
+func (s *Store) channel(topic string) string { return s.chanBase + keyTopic + topic }
 
 // Close ends subscriptions and closes the connections. Calls after Close
 // return store.ErrClosed.

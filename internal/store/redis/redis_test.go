@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"pingan/internal/store"
@@ -242,4 +243,58 @@ func BenchmarkApply(b *testing.B) {
 func BenchmarkApplyParallel(b *testing.B) {
 	b.SetParallelism(8)
 	storetest.BenchmarkApplyParallel(b, openNS(b, testURL(b)))
+}
+
+// TestPubSubPerDatabase: Redis pub/sub ignores the database number; two
+// hubs sharing one Redis on different DBs (same namespace) must still not
+// receive each other's event offsets.
+func TestPubSubPerDatabase(t *testing.T) {
+	url := testURL(t)
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := *opt
+	other.DB = (opt.DB + 1) % 16
+	urlOther := fmt.Sprintf("redis://%s/%d", opt.Addr, other.DB)
+	if opt.Password != "" || opt.Username != "" {
+		t.Skip("test builds a second URL without credentials")
+	}
+	ns := uniqueNamespace()
+	a, err := New(Options{URL: url, Timeout: testTimeout, Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Options{URL: urlOther, Timeout: testTimeout, Namespace: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fromA, err := a.Subscribe(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromB, err := b.Subscribe(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, "events", []byte("42")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-fromB:
+		if string(msg) != "42" {
+			t.Fatalf("DB %d subscriber got %q", other.DB, msg)
+		}
+	case <-ctx.Done():
+		t.Fatal("a subscriber on the publishing DB got nothing")
+	}
+	select {
+	case msg := <-fromA:
+		t.Fatalf("DB %d subscriber received %q published on DB %d", opt.DB, msg, other.DB)
+	case <-time.After(300 * time.Millisecond):
+	}
 }
