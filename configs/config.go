@@ -168,6 +168,10 @@ type DispatchConfig struct {
 	Holidays []string `yaml:"holidays"`
 	// Hotline configures 12345 intake.
 	Hotline HotlineConfig `yaml:"hotline"`
+	// EventRetention is how long entries stay in the global event log that
+	// consoles resume from after a reconnect (case timelines keep their own
+	// history). Default 2160h (90 days); 0 keeps every entry.
+	EventRetention Duration `yaml:"event_retention"`
 }
 
 // HotlineConfig is the 12345 work-order intake.
@@ -226,9 +230,10 @@ func Default() Config {
 		},
 		Record: RecordConfig{MinFreeMB: 512},
 		Dispatch: DispatchConfig{
-			YellowShare: 1.0 / 3,
-			Hotline:     HotlineConfig{ReplayWindow: Duration(5 * time.Minute)},
-			CaseTypes:   DefaultCaseTypes(),
+			YellowShare:    1.0 / 3,
+			EventRetention: Duration(90 * 24 * time.Hour),
+			Hotline:        HotlineConfig{ReplayWindow: Duration(5 * time.Minute)},
+			CaseTypes:      DefaultCaseTypes(),
 		},
 	}
 }

@@ -269,6 +269,9 @@ func (c *Config) validateDispatch(bad badFunc) {
 			}
 		}
 	}
+	if d.EventRetention < 0 || (d.EventRetention > 0 && d.EventRetention < Duration(time.Hour)) {
+		bad("dispatch.event_retention", "want 0 (keep forever) or at least 1h, got %v", time.Duration(d.EventRetention))
+	}
 	if d.YellowShare <= 0 || d.YellowShare >= 1 {
 		bad("dispatch.yellow_share", "want a share between 0 and 1, got %v", d.YellowShare)
 	}

@@ -164,6 +164,10 @@ func (h *Hub) build(ctx context.Context) error {
 	if h.dispatch, err = h.buildDispatch(ctx); err != nil {
 		return err
 	}
+	if keep := time.Duration(h.cfg.Dispatch.EventRetention); keep > 0 {
+		t := &logTrimmer{st: h.store, log: eventLog, keep: keep, now: time.Now, lg: h.log.With("part", "retention")}
+		h.addRunner("retention", t.run)
+	}
 	h.ws = signaling.NewWSHub(signaling.NewDispatchEventLog(h.dispatch), h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
 	h.addRunner("ws", h.ws.Run)
 	h.web, err = newHTTPServer(h)
