@@ -18,6 +18,10 @@ import (
 // pass through.
 type DeviceService interface {
 	Devices(ctx context.Context) ([]DeviceInfo, error)
+	// CreateDevice adds a device before it first registers. allowed is
+	// asked with the region the device id implies before anything is
+	// written. It fails with ErrDeviceExists when the id is known.
+	CreateDevice(ctx context.Context, nd NewDevice, allowed func(region string) bool) (DeviceInfo, error)
 	Device(ctx context.Context, id string) (DeviceInfo, error)
 	Channels(ctx context.Context, deviceID string) ([]ChannelInfo, error)
 	Channel(ctx context.Context, channelID string) (ChannelInfo, error)
@@ -34,6 +38,8 @@ var (
 	ErrDeviceInvalid = errors.New("invalid device request")        // 400
 	ErrDeviceOffline = errors.New("device offline")                // 409
 	ErrDeviceTimeout = errors.New("device did not answer in time") // 504
+	ErrDeviceExists  = errors.New("device already exists")        // 409
+	ErrDeviceScope   = errors.New("device outside your region")    // 403
 )
 
 // DeviceInfo is a GB28181 device as the API shows it (never its password).
@@ -90,6 +96,28 @@ type DevicePatch struct {
 	Charset   *string `json:"charset,omitempty"`   // GB2312, GB18030, UTF-8
 }
 
+// NewDevice is the body of POST /api/v1/devices: a camera or NVR the
+// administrator enters before it is installed, usually with its own digest
+// password (so it may register even when sip.password is empty).
+type NewDevice struct {
+	ID        string `json:"id"`                  // 20-digit GB28181 id
+	Name      string `json:"name,omitempty"`      // shown until the device reports its own
+	Password  string `json:"password,omitempty"`  // "" = use sip.password
+	Transport string `json:"transport,omitempty"` // udp, tcp-passive, tcp-active; "" = media.default_transport
+	Charset   string `json:"charset,omitempty"`   // GB2312, GB18030, UTF-8; "" = detect
+}
+
+// Patch is nd's optional settings as a DevicePatch (only those given).
+func (nd NewDevice) Patch() DevicePatch {
+	given := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	return DevicePatch{Name: given(nd.Name), Transport: given(nd.Transport), Password: given(nd.Password), Charset: given(nd.Charset)}
+}
+
 // deviceAuditor records security-relevant actions (*auth.Service).
 type deviceAuditor interface {
 	Audit(ctx context.Context, e auth.Entry) error
@@ -118,11 +146,12 @@ func (a *DevicesAPI) Routes(rt *Router) {
 	viewers := []auth.Role{auth.RoleAdmin, auth.RoleOperator, auth.RoleLeader, auth.RoleMediator, auth.RoleIntegration}
 	steer := []auth.Role{auth.RoleAdmin, auth.RoleOperator, auth.RoleLeader}
 	rt.Handle("GET /api/v1/devices", a.list, viewers...)
-	rt.Handle("GET /api/v1/devices/{id}", a.get, viewers...)
-	rt.Handle("GET /api/v1/devices/{id}/channels", a.channels, viewers...)
-	rt.Handle("POST /api/v1/devices/{id}/catalog", a.refresh, auth.RoleAdmin, auth.RoleOperator)
+	rt.Handle("POST /api/v1/devices", a.create, auth.RoleAdmin)
+	rt.Handle("GET /api/v1/devices/{id}", a.onDevice(a.get), viewers...)
+	rt.Handle("GET /api/v1/devices/{id}/channels", a.onDevice(a.channels), viewers...)
+	rt.Handle("POST /api/v1/devices/{id}/catalog", a.onDevice(a.refresh), auth.RoleAdmin, auth.RoleOperator)
 	rt.Handle("PATCH /api/v1/devices/{id}", a.update, auth.RoleAdmin)
-	rt.Handle("DELETE /api/v1/devices/{id}", a.remove, auth.RoleAdmin)
+	rt.Handle("DELETE /api/v1/devices/{id}", a.onDevice(a.remove), auth.RoleAdmin)
 	rt.Handle("POST /api/v1/devices/{id}/channels/{ch}/ptz", a.ptz, steer...)
 	rt.Handle("POST /api/v1/devices/{id}/channels/{ch}/presets", a.preset, steer...)
 }
@@ -165,29 +194,54 @@ func (a *DevicesAPI) device(ctx context.Context, r *http.Request) (DeviceInfo, e
 	return d, nil
 }
 
-func (a *DevicesAPI) get(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.ctx(r)
-	defer cancel()
-	d, err := a.device(ctx, r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
+// onDevice runs fn on the {id} device (404 when absent or out of scope)
+// with a bounded context, and writes fn's error if it returns one.
+func (a *DevicesAPI) onDevice(fn func(ctx context.Context, w http.ResponseWriter, r *http.Request, d DeviceInfo) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := a.ctx(r)
+		defer cancel()
+		d, err := a.device(ctx, r)
+		if err == nil {
+			err = fn(ctx, w, r, d)
+		}
+		if err != nil {
+			WriteError(w, r, err)
+		}
 	}
-	WriteJSON(w, http.StatusOK, d)
 }
 
-func (a *DevicesAPI) channels(w http.ResponseWriter, r *http.Request) {
+func (a *DevicesAPI) get(_ context.Context, w http.ResponseWriter, _ *http.Request, d DeviceInfo) error {
+	WriteJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (a *DevicesAPI) create(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := a.ctx(r)
 	defer cancel()
-	d, err := a.device(ctx, r)
-	if err != nil {
+	var nd NewDevice
+	if err := DecodeJSON(r, &nd); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	all, err := a.svc.Channels(ctx, d.ID)
+	if len(nd.Name) > 200 || len(nd.Password) > 128 {
+		WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "name is limited to 200 bytes and password to 128"))
+		return
+	}
+	p := caller(r)
+	d, err := a.svc.CreateDevice(ctx, nd, p.InScope)
 	if err != nil {
 		WriteError(w, r, deviceError(err))
 		return
+	}
+	a.audit(r, "device.create", d.ID, d.Region, patchFields(nd.Patch()))
+	w.Header().Set("Location", "/api/v1/devices/"+d.ID)
+	WriteJSON(w, http.StatusCreated, d)
+}
+
+func (a *DevicesAPI) channels(ctx context.Context, w http.ResponseWriter, r *http.Request, d DeviceInfo) error {
+	all, err := a.svc.Channels(ctx, d.ID)
+	if err != nil {
+		return deviceError(err)
 	}
 	p := caller(r)
 	out := make([]ChannelInfo, 0, len(all))
@@ -197,22 +251,16 @@ func (a *DevicesAPI) channels(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{"channels": out})
+	return nil
 }
 
-func (a *DevicesAPI) refresh(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.ctx(r)
-	defer cancel()
-	d, err := a.device(ctx, r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
+func (a *DevicesAPI) refresh(ctx context.Context, w http.ResponseWriter, _ *http.Request, d DeviceInfo) error {
 	res, err := a.svc.RefreshCatalog(ctx, d.ID)
 	if err != nil {
-		WriteError(w, r, deviceError(err))
-		return
+		return deviceError(err)
 	}
 	WriteJSON(w, http.StatusOK, res)
+	return nil
 }
 
 func (a *DevicesAPI) update(w http.ResponseWriter, r *http.Request) {
@@ -255,20 +303,13 @@ func patchFields(p DevicePatch) string {
 	return s
 }
 
-func (a *DevicesAPI) remove(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := a.ctx(r)
-	defer cancel()
-	d, err := a.device(ctx, r)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
+func (a *DevicesAPI) remove(ctx context.Context, w http.ResponseWriter, r *http.Request, d DeviceInfo) error {
 	if err := a.svc.DeleteDevice(ctx, d.ID); err != nil {
-		WriteError(w, r, deviceError(err))
-		return
+		return deviceError(err)
 	}
 	a.audit(r, "device.delete", d.ID, d.Region, "")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // channel loads {ch} of device {id}, 404 when absent, of another device, or out of scope.
@@ -381,6 +422,10 @@ func deviceError(err error) error {
 		return Errorf(http.StatusConflict, "device_offline", "the device is offline")
 	case errors.Is(err, ErrDeviceTimeout):
 		return Errorf(http.StatusGatewayTimeout, "device_timeout", "the device did not answer in time")
+	case errors.Is(err, ErrDeviceExists):
+		return Errorf(http.StatusConflict, "exists", "a device with this id already exists; change it with PATCH")
+	case errors.Is(err, ErrDeviceScope):
+		return ErrForbidden
 	}
 	return StoreError(err)
 }

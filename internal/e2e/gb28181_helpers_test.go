@@ -212,13 +212,21 @@ next:
 // startSim runs simulated devices against the hub until the test ends.
 func (h *testHub) startSim(cfg sim.Config) *simLog {
 	h.t.Helper()
+	return h.startSimCtx(context.Background(), cfg)
+}
+
+// startSimCtx runs simulated devices until parent ends or the test ends.
+func (h *testHub) startSimCtx(parent context.Context, cfg sim.Config) *simLog {
+	h.t.Helper()
 	l := &simLog{}
 	cfg.Server = h.cfg.SIP.Addr
 	cfg.PlatformID = h.cfg.SIP.ID
-	cfg.Password = h.cfg.SIP.Password
+	if cfg.Password == "" {
+		cfg.Password = h.cfg.SIP.Password
+	}
 	cfg.LocalIP = "127.0.0.1"
 	cfg.Logger = slog.New(simLogHandler{l: l})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx, cfg) }()
 	h.t.Cleanup(func() {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,69 @@ func TestDemoIsGB28181(t *testing.T) {
 	if !h.streamListed("gb/14010500001310000002") {
 		t.Error("demo/1 is not played through gb/14010500001310000002")
 	}
+	h.stopViewer(v)
+}
+
+// TestDeviceProvisioning: an administrator enters a camera with its own
+// digest password before it is installed; it is listed offline, then
+// registers with that password (and not with the shared one) and plays
+// with the transport set at creation. Ids are checked, duplicates refused,
+// and a region-scoped administrator cannot create outside their region.
+func TestDeviceProvisioning(t *testing.T) {
+	h := startHub(t, false, gbHubConfig)
+	const dev = "14010500001320000777"
+	body := map[string]string{"id": dev, "name": "东门卡口", "password": "own-Pa55", "transport": "tcp-active"}
+	var created struct {
+		ID          string `json:"id"`
+		Name        string `json:"name"`
+		Online      bool   `json:"online"`
+		Transport   string `json:"transport"`
+		Region      string `json:"region"`
+		HasPassword bool   `json:"has_password"`
+	}
+	if code := h.call("POST", "/api/v1/devices", h.admin, body, &created); code != 201 {
+		t.Fatalf("POST /api/v1/devices: %d", code)
+	}
+	if created.ID != dev || created.Name != "东门卡口" || created.Online || created.Transport != "tcp-active" || created.Region != "140105" || !created.HasPassword {
+		t.Fatalf("created %+v", created)
+	}
+	if code := h.call("POST", "/api/v1/devices", h.admin, body, nil); code != 409 {
+		t.Errorf("second POST: %d, want 409", code)
+	}
+	for _, bad := range []map[string]string{
+		{"id": "1234"},
+		{"id": "14010500001320000778", "transport": "carrier-pigeon"},
+	} {
+		if code := h.call("POST", "/api/v1/devices", h.admin, bad, nil); code != 400 {
+			t.Errorf("POST %v: %d, want 400", bad, code)
+		}
+	}
+	if _, code := h.device("14010500001320000778"); code != 404 {
+		t.Errorf("a rejected device was left behind: GET %d", code)
+	}
+
+	// A scoped administrator of Datong (1402) may not create a Taiyuan device.
+	if code := h.call("POST", "/api/v1/users", h.admin, map[string]string{"username": "admin-datong", "password": "datong-pass-1", "role": "admin", "region": "1402"}, nil); code != 201 {
+		t.Fatalf("create scoped admin: %d", code)
+	}
+	scoped := h.login("admin-datong", "datong-pass-1")
+	if code := h.call("POST", "/api/v1/devices", scoped, map[string]string{"id": "14010500001320000779"}, nil); code != 403 {
+		t.Errorf("out-of-scope POST: %d, want 403", code)
+	}
+
+	// With the shared password the device is refused; with its own it registers.
+	ctx, cancel := context.WithCancel(context.Background())
+	wrong := h.startSimCtx(ctx, sim.Config{DeviceID: dev, Keepalive: 300 * time.Millisecond})
+	eventually(t, 10*time.Second, "the shared password to be refused", func() bool {
+		return wrong.count("register failed") > 0
+	})
+	if d, _ := h.device(dev); d.Online {
+		t.Fatal("the device registered with the shared password although it has its own")
+	}
+	cancel()
+	h.startSim(sim.Config{DeviceID: dev, Keepalive: 300 * time.Millisecond, Password: "own-Pa55"})
+	ch := h.waitDevice(dev, 1)[0].ID
+	v := h.play("gb/" + ch)
+	v.waitKeyframe(t)
 	h.stopViewer(v)
 }

@@ -30,6 +30,37 @@ func (a devicesAdapter) Devices(ctx context.Context) ([]signaling.DeviceInfo, er
 	return out, nil
 }
 
+// CreateDevice provisions nd, then applies its transport and charset. The
+// existence check and the write are two steps: two administrators creating
+// the same id at the same instant both succeed, the later settings winning.
+func (a devicesAdapter) CreateDevice(ctx context.Context, nd signaling.NewDevice, allowed func(string) bool) (signaling.DeviceInfo, error) {
+	id := gb28181.DeviceID(nd.ID)
+	if _, err := gb28181.ParseDeviceID(nd.ID); err != nil {
+		return signaling.DeviceInfo{}, fmt.Errorf("%w: %w", signaling.ErrDeviceInvalid, err)
+	}
+	if !allowed(id.Region()) {
+		return signaling.DeviceInfo{}, fmt.Errorf("%w: region %s", signaling.ErrDeviceScope, id.Region())
+	}
+	if _, err := a.gb.Device(ctx, id); err == nil {
+		return signaling.DeviceInfo{}, fmt.Errorf("%w: %s", signaling.ErrDeviceExists, nd.ID)
+	} else if !errors.Is(err, gb28181.ErrDeviceNotFound) {
+		return signaling.DeviceInfo{}, gbError(err)
+	}
+	d, err := a.gb.Provision(ctx, gb28181.Provisioning{ID: id, Password: nd.Password, Name: nd.Name})
+	if err != nil {
+		return signaling.DeviceInfo{}, gbError(err)
+	}
+	if nd.Transport != "" || nd.Charset != "" {
+		p := nd.Patch()
+		d, err = a.gb.UpdateDevice(ctx, id, gb28181.DeviceUpdate{Transport: p.Transport, Charset: p.Charset})
+		if err != nil {
+			_ = a.gb.DeleteDevice(ctx, id) // do not leave a half-made device behind
+			return signaling.DeviceInfo{}, gbError(err)
+		}
+	}
+	return deviceInfo(d), nil
+}
+
 func (a devicesAdapter) Device(ctx context.Context, id string) (signaling.DeviceInfo, error) {
 	d, err := a.gb.Device(ctx, gb28181.DeviceID(id))
 	if err != nil {
