@@ -38,7 +38,7 @@ var (
 	ErrDeviceInvalid = errors.New("invalid device request")        // 400
 	ErrDeviceOffline = errors.New("device offline")                // 409
 	ErrDeviceTimeout = errors.New("device did not answer in time") // 504
-	ErrDeviceExists  = errors.New("device already exists")        // 409
+	ErrDeviceExists  = errors.New("device already exists")         // 409
 	ErrDeviceScope   = errors.New("device outside your region")    // 403
 )
 

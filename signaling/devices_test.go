@@ -58,6 +58,7 @@ func (f *fakeDevices) RefreshCatalog(ctx context.Context, id string) (CatalogSum
 func (f *fakeDevices) UpdateDevice(ctx context.Context, id string, p DevicePatch) (DeviceInfo, error) {
 	return f.updateDevice(ctx, id, p)
 }
+
 // CreateDevice is exercised against the real gateway in internal/e2e.
 func (f *fakeDevices) CreateDevice(context.Context, NewDevice, func(string) bool) (DeviceInfo, error) {
 	return DeviceInfo{}, ErrDeviceInvalid
