@@ -24,6 +24,7 @@ type whepViewer struct {
 	frames     atomic.Uint64 // video frames (marker bits)
 	audio      atomic.Uint64
 	firstVideo chan []byte // payload of the first video packet
+	videoMime  atomic.Value // string: the negotiated video codec
 	firstAt    time.Time   // when the POST was sent
 	location   string
 	once       sync.Once
@@ -60,6 +61,9 @@ func (h *testHub) play(stream string) *whepViewer {
 			if tr.Kind() == pwebrtc.RTPCodecTypeAudio {
 				v.audio.Add(1)
 				continue
+			}
+			if v.videoMime.Load() == nil {
+				v.videoMime.Store(tr.Codec().MimeType)
 			}
 			if p.Marker {
 				v.frames.Add(1)
@@ -103,9 +107,15 @@ func (h *testHub) play(stream string) *whepViewer {
 // and returns the time from the WHEP POST to it.
 func (v *whepViewer) waitKeyframe(t *testing.T) time.Duration {
 	t.Helper()
+	return v.waitKeyframeOf(t, h264KeyframeStart)
+}
+
+// waitKeyframeOf checks the first video packet with isKeyframeStart.
+func (v *whepViewer) waitKeyframeOf(t *testing.T, isKeyframeStart func([]byte) bool) time.Duration {
+	t.Helper()
 	select {
 	case p := <-v.firstVideo:
-		if !h264KeyframeStart(p) {
+		if !isKeyframeStart(p) {
 			t.Fatalf("first video packet does not start a keyframe: % x", p[:min(len(p), 8)])
 		}
 		return time.Since(v.firstAt)
