@@ -61,3 +61,21 @@ func BenchmarkTransitionParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreate measures registering a case (type lookup, code sequence,
+// Apply with case, indexes and event) on each backend.
+func BenchmarkCreate(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			svc := newService(b, be.open(b), NewFakeClock(t0))
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := svc.Create(ctx, admin, newCase("dispute")); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
+		})
+	}
+}

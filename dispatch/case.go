@@ -3,6 +3,8 @@ package dispatch
 import (
 	"regexp"
 	"time"
+
+	"pingan/configs"
 )
 
 // CaseID is a case code (一案一码): region code (6 or 9 digits) + YYYYMMDD in
@@ -178,6 +180,9 @@ type Case struct {
 	Suspended    bool          `json:"suspended,omitempty"`
 	SuspendedAt  time.Time     `json:"suspended_at,omitzero"`
 	Paused       time.Duration `json:"paused,omitempty"` // total suspended time (nanoseconds)
+	// Limits are the stage limits of the case's type when it was
+	// registered: later edits of the type do not move this case's deadlines.
+	Limits map[string]configs.Duration `json:"limits"`
 
 	Satisfaction int    `json:"satisfaction,omitempty"`
 	MergedInto   CaseID `json:"merged_into,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"pingan/configs"
 	"pingan/internal/auth"
 	"pingan/internal/store"
 )
@@ -58,6 +60,10 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, nc NewCase) (*Ca
 	if err := s.validateNew(&nc); err != nil {
 		return nil, err
 	}
+	typ, err := s.activeType(ctx, nc.Type)
+	if err != nil {
+		return nil, err
+	}
 	if !p.InScope(nc.Region) {
 		return nil, invalid("region", "region %s is outside your scope %q", nc.Region, p.Region)
 	}
@@ -66,7 +72,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, nc NewCase) (*Ca
 			return c, err
 		}
 	}
-	c, err := s.insert(ctx, p, nc)
+	c, err := s.insert(ctx, p, nc, typ)
 	var ce *store.ConflictError
 	if errors.As(err, &ce) && nc.ExternalID != "" && ce.Key == keyExtID+nc.ExternalID {
 		return s.byExternalID(ctx, p, nc.ExternalID) // lost a race with the same order
@@ -95,8 +101,9 @@ func (s *Service) byExternalID(ctx context.Context, p auth.Principal, ext string
 }
 
 // insert allocates the code and writes the case, its indexes, its
-// external-id record and the case.created event in one Apply.
-func (s *Service) insert(ctx context.Context, p auth.Principal, nc NewCase) (*Case, error) {
+// external-id record and the case.created event in one Apply. The case
+// copies typ's limits.
+func (s *Service) insert(ctx context.Context, p auth.Principal, nc NewCase, typ CaseType) (*Case, error) {
 	now := s.now()
 	code, err := s.nextCode(ctx, nc.Region, now)
 	if err != nil {
@@ -105,7 +112,7 @@ func (s *Service) insert(ctx context.Context, p auth.Principal, nc NewCase) (*Ca
 	c := &Case{Code: code, Type: nc.Type, Source: nc.Source, Title: nc.Title, Description: nc.Description,
 		Location: nc.Location, Parties: nc.Parties, Reporter: nc.Reporter, Region: nc.Region,
 		Level: LevelOf(nc.Region), ExternalID: nc.ExternalID, Urgency: nc.Urgency,
-		HandleLimit: nc.HandleLimit, State: StateRegistered, Created: now, Updated: now,
+		HandleLimit: nc.HandleLimit, Limits: stageLimits(typ), State: StateRegistered, Created: now, Updated: now,
 		Timeline: []TimelineEntry{{At: now, Actor: actorOf(p), Action: "register", To: StateRegistered}}}
 	for _, e := range nc.Evidence {
 		e.At = now
@@ -130,6 +137,14 @@ func (s *Service) insert(ctx context.Context, p auth.Principal, nc NewCase) (*Ca
 	}
 	c.Version = res.Versions[0]
 	return c, nil
+}
+
+// stageLimits copies typ's limits for a new case (never nil, so the case
+// does not fall back to the configured type's).
+func stageLimits(typ CaseType) map[string]configs.Duration {
+	out := make(map[string]configs.Duration, len(typ.Limits))
+	maps.Copy(out, typ.Limits)
+	return out
 }
 
 // nextCode allocates region + YYYYMMDD (center's zone) + 6-digit sequence.
@@ -160,8 +175,8 @@ func regionPrefixes(region string) []string {
 func (s *Service) validateNew(nc *NewCase) error {
 	nc.Title = strings.TrimSpace(nc.Title)
 	switch {
-	case s.types[nc.Type].ID == "":
-		return invalid("type", "unknown case type %q", nc.Type)
+	case nc.Type == "":
+		return invalid("type", "required")
 	case !slices.Contains(Sources, nc.Source):
 		return invalid("source", "want one of grid, hotline, walkin, camera, online")
 	case nc.Title == "":

@@ -76,12 +76,17 @@ func stageFor(c *Case) string {
 	return ""
 }
 
-// limit is the case's time limit for a stage (0 = none).
+// limit is the case's time limit for a stage (0 = none): the handle
+// override, else the limits the case copied from its type when it was
+// registered, else (cases older than that copy) the configured type's.
 func (s *Service) limit(c *Case, stage string) time.Duration {
 	if stage == stageHandle && c.HandleLimit > 0 {
 		return c.HandleLimit
 	}
-	return s.types[c.Type].Limits[stage].D()
+	if c.Limits != nil {
+		return c.Limits[stage].D()
+	}
+	return s.seed[c.Type].Limits[stage].D()
 }
 
 // enterStage restarts the clock when the case's stage changed, and

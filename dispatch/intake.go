@@ -78,7 +78,7 @@ func (s *Service) Hotline(ctx context.Context, body []byte, timestamp, signature
 	if err != nil {
 		return nil, err
 	}
-	nc, err := s.hotlineCase(o)
+	nc, err := s.hotlineCase(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -166,10 +166,16 @@ func decodeStrict(body []byte, v any) error {
 }
 
 // hotlineCase turns a work order into a NewCase.
-func (s *Service) hotlineCase(o *HotlineOrder) (NewCase, error) {
+// An order whose category maps to no active case type gets the first
+// active type.
+func (s *Service) hotlineCase(ctx context.Context, o *HotlineOrder) (NewCase, error) {
 	typ := categoryTypes[o.Category]
-	if _, ok := s.types[typ]; !ok {
-		typ = s.cfg.CaseTypes[0].ID
+	if ct, err := s.CaseType(ctx, typ); err != nil || !ct.Active {
+		first, err := s.firstActive(ctx)
+		if err != nil {
+			return NewCase{}, err
+		}
+		typ = first.ID
 	}
 	region := o.Region
 	if region == "" {

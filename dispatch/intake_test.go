@@ -145,24 +145,22 @@ func FuzzHotlineIntake(f *testing.F) {
 	for _, tc := range hotlineCases {
 		f.Add([]byte(tc.body))
 	}
-	svc, err := New(nopStore{}, testConfig(), shanghai, NewFakeClock(t0), nil)
+	svc, err := New(openBolt(f), testConfig(), shanghai, NewFakeClock(t0), nil)
 	if err != nil {
 		f.Fatal(err)
 	}
+	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		o, err := ParseHotlineOrder(body)
 		if err != nil {
 			return
 		}
-		if _, err := svc.hotlineCase(o); err == nil {
+		if _, err := svc.hotlineCase(ctx, o); err == nil {
 			if _, err := json.Marshal(o); err != nil {
 				t.Fatal(err)
 			}
 		}
 	})
 }
-
-// nopStore satisfies store.Store for code paths that never touch it.
-type nopStore struct{ store.Store }
 
 func containsBytes(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }

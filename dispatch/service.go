@@ -38,9 +38,12 @@ const (
 // and holds no state of its own besides configuration: several Services
 // (hubs) may share one Redis store.
 type Service struct {
-	st    store.Store
-	cfg   configs.DispatchConfig
-	types map[string]configs.CaseType
+	st  store.Store
+	cfg configs.DispatchConfig
+	// seed are the configured case types (dispatch.case_types): the
+	// defaults of CaseTypes, and the limits of cases registered before
+	// cases carried their own.
+	seed  map[string]configs.CaseType
 	loc   *time.Location
 	clk   Clock
 	log   *slog.Logger
@@ -89,10 +92,10 @@ func New(st store.Store, cfg configs.DispatchConfig, loc *time.Location, clk Clo
 		return nil, err
 	}
 	s := &Service{st: st, cfg: cfg, loc: loc, clk: clk, log: log, cal: cal,
-		share: cfg.YellowShare, poll: 100 * time.Millisecond, types: map[string]configs.CaseType{},
+		share: cfg.YellowShare, poll: 100 * time.Millisecond, seed: map[string]configs.CaseType{},
 		pub: newOffsetPublisher(st, log)}
 	for _, t := range cfg.CaseTypes {
-		s.types[t.ID] = t
+		s.seed[t.ID] = t
 	}
 	return s, nil
 }

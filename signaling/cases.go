@@ -26,24 +26,15 @@ type caseAuditor interface {
 	Audit(ctx context.Context, e auth.Entry) error
 }
 
-// CaseTypeInfo is one configured case type as GET /api/v1/case-types
-// returns it; Limits are per-stage durations in Go notation ("72h0m0s").
-type CaseTypeInfo struct {
-	ID     string            `json:"id"`
-	Name   string            `json:"name"`
-	Limits map[string]string `json:"limits"`
-}
-
 // caseRoles may read cases and the event log; trainers and trainees may not.
 var caseRoles = []auth.Role{auth.RoleAdmin, auth.RoleOperator, auth.RoleLeader, auth.RoleMediator,
 	auth.RoleGrid, auth.RoleIntegration}
 
-// CasesAPI serves cases (一案一码), their workflow transitions, QR codes and
-// the case types. Cases outside the caller's region scope are 404.
+// CasesAPI serves cases (一案一码), their workflow transitions and QR
+// codes (case types: CaseTypesAPI). Cases outside the caller's region
+// scope are 404.
 type CasesAPI struct {
 	svc caseService
-	// Types are the configured case types (GET /api/v1/case-types).
-	Types []CaseTypeInfo
 	// PublicURL is the console's address for QR links; "" = the request's origin.
 	PublicURL string
 	// Audit, when set, records every transition.
@@ -56,7 +47,6 @@ func NewCasesAPI(svc caseService) *CasesAPI { return &CasesAPI{svc: svc} }
 // Routes registers the endpoints. Each workflow action's role is checked
 // by dispatch (Workflow table); the routes admit every case role.
 func (a *CasesAPI) Routes(rt *Router) {
-	rt.Handle("GET /api/v1/case-types", a.caseTypes, caseRoles...)
 	rt.Handle("POST /api/v1/cases", a.create, caseRoles...)
 	rt.Handle("GET /api/v1/cases", a.list, caseRoles...)
 	rt.Handle("GET /api/v1/cases/{code}", a.get, caseRoles...)
@@ -91,14 +81,6 @@ func allowedFor(p auth.Principal, c *dispatch.Case) []string {
 		}
 	}
 	return out
-}
-
-func (a *CasesAPI) caseTypes(w http.ResponseWriter, r *http.Request) {
-	types := a.Types
-	if types == nil {
-		types = []CaseTypeInfo{}
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{"case_types": types})
 }
 
 func (a *CasesAPI) create(w http.ResponseWriter, r *http.Request) {

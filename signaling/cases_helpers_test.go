@@ -113,14 +113,10 @@ func newDispatchEnvWith(t testing.TB, edit func(*configs.DispatchConfig)) *dispa
 	e := &dispatchEnv{t: t, svc: svc, rt: NewRouter(dispatchAuth{}, 1<<20), audits: &caseAuditRec{}}
 	cases := NewCasesAPI(svc)
 	cases.Audit = e.audits
-	for _, ct := range cfg.CaseTypes {
-		info := CaseTypeInfo{ID: ct.ID, Name: ct.Name, Limits: map[string]string{}}
-		for k, v := range ct.Limits {
-			info.Limits[k] = v.String()
-		}
-		cases.Types = append(cases.Types, info)
-	}
 	cases.Routes(e.rt)
+	caseTypes := NewCaseTypesAPI(svc)
+	caseTypes.Audit = e.audits
+	caseTypes.Routes(e.rt)
 	NewIncidentsAPI(svc).Routes(e.rt)
 	NewDepartmentsAPI(svc).Routes(e.rt)
 	NewIntakeAPI(svc).Routes(e.rt)

@@ -238,7 +238,10 @@ func TestCasesQRAndTypes(t *testing.T) {
 	}
 
 	var types struct {
-		CaseTypes []CaseTypeInfo `json:"case_types"`
+		CaseTypes []struct {
+			ID, Name string
+			Limits   map[string]string
+		} `json:"case_types"`
 	}
 	if code := e.do("GET", "/api/v1/case-types", "grid105", nil, &types); code != 200 || len(types.CaseTypes) == 0 {
 		t.Fatalf("case types: %d %+v", code, types)

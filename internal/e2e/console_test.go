@@ -125,7 +125,8 @@ func TestConsoleEveryPage(t *testing.T) {
 	uiLogin(p, h.base, "admin", adminPassword)
 	for _, page := range []struct{ path, name string }{
 		{"/wall", "wall"}, {"/cases", "cases"}, {"/cases/new", "case-new"}, {"/incidents", "incidents"},
-		{"/stats", "stats"}, {"/admin", "admin"}, {"/admin/devices", "admin-devices"},
+		{"/stats", "stats"}, {"/admin", "admin"}, {"/admin/case-types", "admin-case-types"}, {"/admin/devices", "admin-devices"},
+		{"/admin/audit", "admin-audit"},
 		{"/meeting", "meetings"}, {"/class", "classes"},
 	} {
 		p.Do(20*time.Second, chromedp.Navigate(h.base+page.path))

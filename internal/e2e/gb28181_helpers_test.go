@@ -23,9 +23,9 @@ type whepViewer struct {
 	pc         *pwebrtc.PeerConnection
 	frames     atomic.Uint64 // video frames (marker bits)
 	audio      atomic.Uint64
-	firstVideo chan []byte // payload of the first video packet
+	firstVideo chan []byte  // payload of the first video packet
 	videoMime  atomic.Value // string: the negotiated video codec
-	firstAt    time.Time   // when the POST was sent
+	firstAt    time.Time    // when the POST was sent
 	location   string
 	once       sync.Once
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"pingan/configs"
 	"pingan/dispatch"
 	"pingan/gateway/gb28181"
 	"pingan/internal/auth"
@@ -33,10 +32,13 @@ func (h *Hub) buildDispatch(_ context.Context) (*dispatch.Service, error) {
 // statistics and the event log of svc on rt.
 func (h *Hub) dispatchRoutes(rt *signaling.Router, svc *dispatch.Service) {
 	cases := signaling.NewCasesAPI(svc)
-	cases.Types = caseTypeInfos(h.cfg.Dispatch.CaseTypes)
 	cases.PublicURL = h.cfg.HTTP.PublicURL
 	cases.Audit = h.auth
 	cases.Routes(rt)
+	// Case types: editable in the admin pages, seeded from dispatch.case_types.
+	caseTypes := signaling.NewCaseTypesAPI(svc)
+	caseTypes.Audit = h.auth
+	caseTypes.Routes(rt)
 	signaling.NewIncidentsAPI(svc).Routes(rt)
 	signaling.NewDepartmentsAPI(svc).Routes(rt)
 	signaling.NewIntakeAPI(svc).Routes(rt)
@@ -44,23 +46,6 @@ func (h *Hub) dispatchRoutes(rt *signaling.Router, svc *dispatch.Service) {
 	stats.Location = h.loc
 	stats.Routes(rt)
 	signaling.NewEventsAPI(svc).Routes(rt)
-}
-
-// caseTypeInfos lists the configured case types for the console (the
-// built-in ones when none are configured, as dispatch.New does).
-func caseTypeInfos(types []configs.CaseType) []signaling.CaseTypeInfo {
-	if len(types) == 0 {
-		types = configs.DefaultCaseTypes()
-	}
-	out := make([]signaling.CaseTypeInfo, 0, len(types))
-	for _, t := range types {
-		info := signaling.CaseTypeInfo{ID: t.ID, Name: t.Name, Limits: map[string]string{}}
-		for stage, d := range t.Limits {
-			info.Limits[stage] = d.String()
-		}
-		out = append(out, info)
-	}
-	return out
 }
 
 // gbCameras is dispatch's CameraLocator over the GB28181 device registry:

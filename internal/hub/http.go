@@ -56,6 +56,7 @@ func newHTTPServer(h *Hub) (*httpServer, error) {
 	devices.Audit = h.auth
 	devices.Routes(s.router)
 	h.dispatchRoutes(s.router, h.dispatch)
+	signaling.NewLayoutsAPI(h.store).Routes(s.router) // saved wall layouts per user
 	s.router.Raw("/", web.Handler())
 
 	tlsCfg, err := loadTLS(h.cfg)

@@ -71,6 +71,7 @@ export async function api(method, path, body, opts = {}) {
 export const get = (p, o) => api('GET', p, null, o);
 export const post = (p, b, o) => api('POST', p, b ?? {}, o);
 export const patch = (p, b, o) => api('PATCH', p, b, o);
+export const put = (p, b, o) => api('PUT', p, b, o);
 export const del = (p, o) => api('DELETE', p, null, o);
 
 // withToken adds ?access_token= for <img>, <video> and downloads, which

@@ -2,7 +2,7 @@
 // per page load and shared; badges for case state and deadline colour.
 import { get } from './api.js';
 import { h } from './dom.js';
-import { label, t } from './i18n.js';
+import { label, lang, t } from './i18n.js';
 
 let types = null;
 let depts = null;
@@ -17,9 +17,14 @@ export function departments(force = false) {
   return depts;
 }
 
+// typeLabel is a case type's name in the console's language.
+export function typeLabel(x) {
+  return (lang() === 'en' && x.name_en) || x.name || x.id;
+}
+
 export function typeName(list, id) {
   const x = (list || []).find((v) => v.id === id);
-  return x ? x.name || id : id || '—';
+  return x ? typeLabel(x) : id || '—';
 }
 
 export function deptName(list, id) {

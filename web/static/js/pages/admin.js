@@ -1,9 +1,9 @@
 // Administration: users (create, edit, disable, delete), departments,
-// case types with their time limits (read-only: the hub's config owns
-// them), devices (admin-devices.js) and the audit log.
+// case types with their time limits (admins edit them; the hub config
+// seeds them), devices (admin-devices.js) and the audit log.
 import { h, clear, fmtTime, toast, formDialog, confirmDialog } from '../dom.js';
 import { t, label } from '../i18n.js';
-import { get, post, patch, del, unavailable } from '../api.js';
+import { get, post, put, patch, del, unavailable } from '../api.js';
 import { caseTypes, departments } from '../refdata.js';
 import { devicesTab } from './admin-devices.js';
 
@@ -94,17 +94,64 @@ function departmentsTab(box, ctx) {
   load(false);
 }
 
-function caseTypesTab(box) {
+// caseTypesTab lists the case types with their stage limits; admins
+// create types and edit names, limits and the active flag. A change only
+// moves the deadlines of cases registered afterwards.
+function caseTypesTab(box, ctx) {
   const list = h('div.panel', { style: { padding: 0, overflow: 'auto' } });
-  clear(box).append(h('p.muted', t('admin.caseTypesNote')), list);
-  caseTypes(true).then((types) => {
+  const canEdit = ctx.user.role === 'admin';
+  clear(box).append(h('p.muted', t('admin.caseTypesNote')),
+    canEdit ? h('div.toolbar', { style: { marginBottom: '.7rem' } }, h('button.primary', { type: 'button', testid: 'case-type-create', onclick: () => edit(null) }, '+ ' + t('admin.newCaseType'))) : null,
+    list);
+
+  async function load() {
+    const types = await caseTypes(true);
+    const cols = 5 + STAGES.length;
     clear(list).append(h('table.grid', { testid: 'case-type-table' },
-      h('thead', h('tr', h('th', t('admin.typeId')), h('th', t('admin.typeName')), STAGES.map((s) => h('th', label('stage', s))))),
-      h('tbody', types.length ? types.map((x) => h('tr', { testid: 'case-type-row', dataset: { type: x.id } }, h('td.mono', x.id), h('td', x.name),
-        STAGES.map((s) => h('td.mono', fmtDuration((x.limits || {})[s])))))
-        : h('tr', h('td.empty', { colspan: 2 + STAGES.length }, t('err.unavailable'))))));
-  });
+      h('thead', h('tr', h('th', t('admin.typeId')), h('th', t('admin.typeName')), STAGES.map((s) => h('th', label('stage', s))),
+        h('th', t('admin.typeActive')), h('th', t('admin.updatedBy')), h('th', t('actions')))),
+      h('tbody', types.length ? types.map((x) => h('tr', { testid: 'case-type-row', dataset: { type: x.id, active: String(x.active !== false), version: String(x.version || 0) } },
+        h('td.mono', x.id), h('td', x.name, x.name_en ? h('div.dim', x.name_en) : null),
+        STAGES.map((s) => h('td.mono', { dataset: { stage: s } }, fmtDuration((x.limits || {})[s]))),
+        h('td', x.active === false ? h('span.badge', t('admin.disabled')) : h('span.badge.green', t('admin.enabled'))),
+        h('td', x.version ? [fmtTime(x.updated), h('div.dim', x.updated_by || '')] : h('span.dim', t('admin.fromConfig'))),
+        h('td.actions', canEdit ? h('button.small', { type: 'button', testid: 'case-type-edit', onclick: () => edit(x) }, t('edit')) : null)))
+        : h('tr', h('td.empty', { colspan: cols }, t('err.unavailable'))))));
+  }
+
+  async function edit(x) {
+    const limits = (x && x.limits) || {};
+    const fields = [
+      x ? null : { name: 'id', label: t('admin.typeId'), required: true, placeholder: t('admin.typeIdHint') },
+      { name: 'name', label: t('admin.typeNameZh'), required: true, value: x ? x.name : '' },
+      { name: 'name_en', label: t('admin.typeNameEn'), value: x ? x.name_en || '' : '' },
+      ...STAGES.map((s) => ({ name: 'limit-' + s, label: t('admin.limitOf', { s: label('stage', s) }), value: limits[s] ? fmtDuration(limits[s]) : '', placeholder: t('admin.limitHint') })),
+      { name: 'active', label: t('admin.typeActive'), type: 'select', required: true, value: x && x.active === false ? 'no' : 'yes',
+        options: [{ value: 'yes', label: t('admin.typeActiveYes') }, { value: 'no', label: t('admin.typeActiveNo') }] },
+    ].filter(Boolean);
+    const v = await formDialog({ title: x ? t('edit') + ' · ' + (x.name || x.id) : t('admin.newCaseType'), testid: 'case-type-dialog', fields,
+      validate: (o) => {
+        if (!x && !/^[a-z0-9_-]{1,32}$/.test(o.id)) return t('admin.typeIdHint');
+        const bad = STAGES.find((s) => o['limit-' + s] && !DURATION.test(o['limit-' + s]));
+        return bad ? t('admin.badLimit', { s: label('stage', bad) }) : '';
+      } });
+    if (!v) return;
+    const id = x ? x.id : v.id;
+    const body = { id, name: v.name, name_en: v.name_en, active: v.active === 'yes', limits: {}, version: x ? x.version || 0 : 0 };
+    for (const s of STAGES) if (v['limit-' + s]) body.limits[s] = v['limit-' + s];
+    try {
+      if (x) await put('/api/v1/case-types/' + encodeURIComponent(id), body); else await post('/api/v1/case-types', body);
+      toast(t('admin.saved'), 'ok');
+    } catch (e) {
+      toast(e.status === 409 ? t('admin.typeChanged') : e.message, 'error');
+    }
+    load();
+  }
+  load();
 }
+
+// DURATION is what the hub accepts for a limit: Go durations or whole days.
+const DURATION = /^(\d+d|(\d+(\.\d+)?(h|m|s|ms))+)$/;
 
 // fmtDuration turns Go durations ("72h0m0s") into "72h" / "1h30m".
 export function fmtDuration(s) {

@@ -4,7 +4,7 @@ import { h, clear, toast } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { post } from '../api.js';
 import { SOURCES } from '../workflow.js';
-import { caseTypes } from '../refdata.js';
+import { caseTypes, typeLabel } from '../refdata.js';
 
 export default function caseNewPage(root, ctx) {
   const typeSel = h('select', { name: 'type', required: true, testid: 'case-type' });
@@ -49,7 +49,8 @@ export default function caseNewPage(root, ctx) {
   clear(root).append(h('section.page', { testid: 'page-case-new' }, h('div.page-head', h('h2', t('cases.new'))), form));
 
   caseTypes().then((list) => {
-    typeSel.append(...list.map((x) => h('option', { value: x.id }, x.name || x.id)));
+    // Only active types take new cases (inactive ones stay for old cases).
+    typeSel.append(...list.filter((x) => x.active !== false).map((x) => h('option', { value: x.id }, typeLabel(x))));
     if (!list.length) typeSel.append(h('option', { value: 'dispute' }, label('type', 'dispute')));
   });
 

@@ -6,7 +6,7 @@ import { t, label } from '../i18n.js';
 import { get, qs, unavailable } from '../api.js';
 import { subscribe } from '../ws.js';
 import { STATES, COLOURS, TERMINAL } from '../workflow.js';
-import { caseTypes, typeName, stateBadge, colourBadge } from '../refdata.js';
+import { caseTypes, typeName, typeLabel, stateBadge, colourBadge } from '../refdata.js';
 
 export default function casesPage(root, ctx) {
   const q = ctx.query;
@@ -112,7 +112,7 @@ export default function casesPage(root, ctx) {
 
   caseTypes().then((list) => {
     types = list;
-    typeSel.append(...list.map((x) => h('option', { value: x.id, selected: f.type === x.id }, x.name || x.id)));
+    typeSel.append(...list.map((x) => h('option', { value: x.id, selected: f.type === x.id }, typeLabel(x))));
     if (cases.length) render();
   });
   load(false);

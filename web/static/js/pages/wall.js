@@ -129,27 +129,40 @@ export default function wallPage(root, ctx) {
   }
   function persist() { layouts.saveCurrent(user, snapshot()); }
 
-  function fillNamed() {
-    const names = Object.keys(layouts.named(user)).sort();
+  // Saved layouts come from the hub (they follow the user); savedNamed
+  // caches the last list for Load.
+  let savedNamed = {};
+  let gone = false;
+  async function fillNamed(pick) {
+    let res;
+    try { res = await layouts.named(user); } catch (e) { if (!gone) toast(t('wall.layoutsFailed', { e: e.message }), 'error'); return; }
+    if (gone) return;
+    savedNamed = res.layouts;
+    const names = Object.keys(savedNamed).sort();
+    const keep = pick ?? layoutSel.value;
     clear(layoutSel).append(h('option', { value: '' }, t('wall.savedLayouts')), ...names.map((n) => h('option', { value: n }, n)));
+    layoutSel.value = names.includes(keep) ? keep : '';
+    layoutSel.dataset.loaded = '1';
+    if (res.notMoved.length) toast(t('wall.notMigrated', { n: res.notMoved.join('、') }), 'warn', 8000);
   }
   async function saveAs() {
-    const v = await formDialog({ title: t('wall.saveLayout'), fields: [{ name: 'name', label: t('wall.layoutName'), required: true }] });
+    const v = await formDialog({ title: t('wall.saveLayout'), testid: 'layout-dialog', fields: [{ name: 'name', label: t('wall.layoutName'), required: true, value: layoutSel.value }],
+      validate: (o) => (o.name.length > 64 || o.name.includes('/') ? t('wall.badLayoutName') : '') });
     if (!v) return;
-    layouts.saveNamed(user, v.name, snapshot());
-    fillNamed();
-    layoutSel.value = v.name;
+    try { await layouts.saveNamed(user, v.name, snapshot()); } catch (e) { toast(e.message, 'error'); return; }
+    await fillNamed(v.name);
     toast(t('wall.saved'), 'ok', 2000);
   }
   function loadNamed() {
-    const l = layouts.named(user)[layoutSel.value];
+    const l = savedNamed[layoutSel.value];
     if (!l) return;
     setSize(l.size, l.tiles);
   }
   async function deleteNamed() {
-    if (!layoutSel.value || !(await confirmDialog(t('delete'), t('wall.deleteLayout', { n: layoutSel.value }), true))) return;
-    layouts.removeNamed(user, layoutSel.value);
-    fillNamed();
+    const name = layoutSel.value;
+    if (!name || !(await confirmDialog(t('delete'), t('wall.deleteLayout', { n: name }), true))) return;
+    try { await layouts.removeNamed(user, name); } catch (e) { if (e.status !== 404) { toast(e.message, 'error'); return; } }
+    fillNamed('');
   }
   function clearAll() { for (const x of tiles) x.clear(); persist(); renderInfo(); }
 
@@ -174,11 +187,13 @@ export default function wallPage(root, ctx) {
     tiles: () => tiles.map((x) => ({ index: x.index, stream: x.streamId, state: x.player ? x.player.state : 'empty' })),
     tileStats: (i) => (tiles[i] && tiles[i].player ? tiles[i].player.freshStats() : Promise.resolve({ framesDecoded: 0, fps: 0, kbps: 0, state: 'empty' })),
     clearWall: clearAll,
+    savedLayouts: () => Object.keys(savedNamed).sort(),
   });
 
   const onFs = () => wallBox.classList.toggle('fs', document.fullscreenElement === wallBox);
   document.addEventListener('fullscreenchange', onFs);
   return () => {
+    gone = true;
     clearInterval(ticker);
     document.removeEventListener('fullscreenchange', onFs);
     tree.destroy();
