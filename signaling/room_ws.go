@@ -19,7 +19,7 @@ import (
 // socket drops, the participant keeps its place for the grace period and
 // a new socket may resume it.
 type RoomWS struct {
-	Rooms roomManager
+	Rooms roomFinder
 	// Access decides which streams a host may add as cameras.
 	Access StreamAccess
 	Logger *slog.Logger

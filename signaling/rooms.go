@@ -26,11 +26,17 @@ const (
 	minInviteTTL     = time.Minute
 )
 
-// roomManager is what the rooms areas need from *room.Manager.
+// roomFinder is what WebSocket rooms and WHIP need from *room.Manager.
+type roomFinder interface {
+	Get(id room.ID) (*room.Room, bool)
+}
+
+// roomManager is what the rooms API needs from *room.Manager.
 type roomManager interface {
 	Create(o room.CreateOptions) (*room.Room, error)
 	Get(id room.ID) (*room.Room, bool)
 	List() []room.Info
+	ListEnded(limit int) ([]room.Info, error)
 }
 
 // JoinTokens issues room join tokens (*auth.Service).
@@ -73,9 +79,10 @@ func (a *RoomsAPI) log() *slog.Logger {
 }
 
 type createRoomReq struct {
-	Kind room.Kind `json:"kind"`
-	Name string    `json:"name"`
-	Case string    `json:"case,omitempty"`
+	Kind     room.Kind     `json:"kind"`
+	Name     string        `json:"name"`
+	Case     string        `json:"case,omitempty"`
+	Settings room.Settings `json:"settings"`
 }
 
 func (a *RoomsAPI) create(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +92,8 @@ func (a *RoomsAPI) create(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	rm, err := a.Rooms.Create(room.CreateOptions{Kind: req.Kind, Name: req.Name, Case: req.Case, Host: p.Username})
+	rm, err := a.Rooms.Create(room.CreateOptions{Kind: req.Kind, Name: req.Name, Case: req.Case, Host: p.Username,
+		Region: p.Region, Settings: req.Settings})
 	if err != nil {
 		WriteError(w, r, RoomError(err))
 		return
@@ -95,10 +103,43 @@ func (a *RoomsAPI) create(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, rm.Info())
 }
 
+// maxEndedListed bounds the ended rooms GET /api/v1/rooms?state= lists.
+const maxEndedListed = 200
+
+// list answers the open rooms, newest first; ?state=ended the ended ones
+// (last ended first, up to ?limit=, default and at most 200), ?state=all
+// both.
 func (a *RoomsAPI) list(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalFrom(r.Context())
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state != "" && state != "open" && state != "ended" && state != "all" {
+		WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "state must be open, ended or all"))
+		return
+	}
+	limit := maxEndedListed
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxEndedListed {
+			WriteError(w, r, Errorf(http.StatusBadRequest, "invalid", "limit must be 1–%d", maxEndedListed))
+			return
+		}
+		limit = n
+	}
+	var all []room.Info
+	if state != "ended" {
+		all = a.Rooms.List()
+	}
+	if state == "ended" || state == "all" {
+		ended, err := a.Rooms.ListEnded(limit)
+		if err != nil {
+			WriteError(w, r, RoomError(err))
+			return
+		}
+		all = append(all, ended...)
+	}
 	out := []room.Info{}
-	for _, in := range a.Rooms.List() {
+	for _, in := range all {
 		if p.Room == "" || string(in.ID) == p.Room {
 			out = append(out, in)
 		}
@@ -340,6 +381,8 @@ func RoomError(err error) error {
 		return Errorf(http.StatusForbidden, "removed", "%v", err)
 	case errors.Is(err, room.ErrInvalid):
 		return Errorf(http.StatusBadRequest, "invalid", "%v", err)
+	case errors.Is(err, room.ErrUnavailable):
+		return Errorf(http.StatusServiceUnavailable, "unavailable", "%v", err)
 	}
 	return sessionError(err)
 }

@@ -62,8 +62,9 @@ func (a roomsAuth) Authenticate(ctx context.Context, tok string) (auth.Principal
 	return a.svc.Authenticate(ctx, tok)
 }
 
-// roomsEnv is a media hub, WebRTC engine, room manager, auth service and
-// the rooms, WHIP, WHEP and WebSocket areas on an httptest server.
+// roomsEnv is a media hub, WebRTC engine, room manager (on a bbolt room
+// store), auth service and the rooms, WHIP, WHEP and WebSocket areas on an
+// httptest server.
 type roomsEnv struct {
 	hub   *media.Hub
 	eng   *webrtc.Engine
@@ -71,10 +72,23 @@ type roomsEnv struct {
 	svc   *auth.Service
 	clock *roomClock
 	whip  *WHIPAPI
+	whep  *WHEPAPI
 	srv   *httptest.Server
+	// stop shuts the env down like a stopping hub (idempotent).
+	stop func()
 }
 
 func newRoomsEnv(t *testing.T) *roomsEnv {
+	t.Helper()
+	e := startRoomsEnv(t, filepath.Join(t.TempDir(), "pingan.db"), &roomClock{t: time.Now()})
+	t.Cleanup(e.stop)
+	return e
+}
+
+// startRoomsEnv starts the rooms areas on the bbolt file dbPath, restoring
+// the rooms it holds; e.stop shuts them down and closes the file, so a
+// second startRoomsEnv on the same file is a hub restart.
+func startRoomsEnv(t *testing.T, dbPath string, clock *roomClock) *roomsEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	hub := media.NewHub(media.Config{ReadyTimeout: 5 * time.Second})
@@ -84,16 +98,18 @@ func newRoomsEnv(t *testing.T) *roomsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := room.NewManager(room.Config{Streams: hub, Engine: eng})
+	st, err := boltstore.Open(dbPath)
 	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := room.NewManager(room.Config{Streams: hub, Engine: eng, Store: NewRoomStore(st)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
 	wg.Go(func() { _ = m.Run(ctx) })
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "pingan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &roomClock{t: time.Now()}
 	svc, err := auth.New(st, configs.AuthConfig{TokenTTL: configs.Duration(time.Hour), LoginMaxFailures: 5,
 		LoginWindow: configs.Duration(time.Minute)}, nil, auth.WithClock(clock.Now), auth.WithBcryptCost(bcrypt.MinCost))
 	if err != nil {
@@ -121,15 +137,18 @@ func newRoomsEnv(t *testing.T) *roomsEnv {
 		_, _ = io.WriteString(w, "<!doctype html><title>room test</title>")
 	}))
 	srv := httptest.NewServer(rt)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		cancel()
-		wg.Wait()
-		_ = eng.Close()
-		_ = st.Close()
-	})
-	return &roomsEnv{hub: hub, eng: eng, rooms: m, svc: svc, clock: clock, whip: whip, srv: srv}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.CloseClientConnections()
+			srv.Close()
+			cancel()
+			wg.Wait()
+			_ = eng.Close()
+			_ = st.Close()
+		})
+	}
+	return &roomsEnv{hub: hub, eng: eng, rooms: m, svc: svc, clock: clock, whip: whip, whep: whep, srv: srv, stop: stop}
 }
 
 // call sends a JSON request and decodes the answer into out.
@@ -281,6 +300,19 @@ func pionPublisher(t *testing.T, ctx context.Context) (*pwebrtc.PeerConnection, 
 	pc, err := roomClientAPI(t).NewPeerConnection(pwebrtc.Configuration{})
 	roomMust(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
+	pionPublisherOn(t, ctx, pc)
+	offer, err := pc.CreateOffer(nil)
+	roomMust(t, err)
+	done := pwebrtc.GatheringCompletePromise(pc)
+	roomMust(t, pc.SetLocalDescription(offer))
+	<-done
+	return pc, pc.LocalDescription().SDP
+}
+
+// pionPublisherOn adds the sample's Opus and H.264 tracks to pc and sends
+// them until ctx ends (the caller negotiates).
+func pionPublisherOn(t *testing.T, ctx context.Context, pc *pwebrtc.PeerConnection) {
+	t.Helper()
 	au, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "obs")
 	roomMust(t, err)
 	vi, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeH264, ClockRate: 90000,
@@ -290,11 +322,6 @@ func pionPublisher(t *testing.T, ctx context.Context) (*pwebrtc.PeerConnection, 
 		_, err := pc.AddTransceiverFromTrack(tr, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionSendonly})
 		roomMust(t, err)
 	}
-	offer, err := pc.CreateOffer(nil)
-	roomMust(t, err)
-	done := pwebrtc.GatheringCompletePromise(pc)
-	roomMust(t, pc.SetLocalDescription(offer))
-	<-done
 	go func() {
 		var pay codecs.H264Payloader
 		var vseq, aseq uint16
@@ -316,7 +343,6 @@ func pionPublisher(t *testing.T, ctx context.Context) (*pwebrtc.PeerConnection, 
 			},
 		})
 	}()
-	return pc, pc.LocalDescription().SDP
 }
 
 type roomSampleSink struct {

@@ -39,8 +39,8 @@ type whepEngine interface {
 
 // WHEPAPI serves WHEP egress (RFC 9725-style signaling, draft-ietf-wish-whep):
 // POST an SDP offer to /whep/{stream}, get the answer and a session resource
-// to DELETE. Trickle ICE (PATCH) is not supported: the answer carries every
-// candidate.
+// to DELETE. The answer carries every server candidate; the viewer may
+// trickle its own with PATCH (trickle.go); ICE restarts get 422.
 type WHEPAPI struct {
 	Streams whepStreams
 	Engine  whepEngine
@@ -116,7 +116,7 @@ func (a *WHEPAPI) post(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, sessionError(err))
 		return
 	}
-	a.add(s, p.Username)
+	a.add(s, roomUser(p))
 	a.log().Info("whep viewer", "stream", id, "user", p.Username, "session", s.ID(), "skipped", s.Skipped())
 	loc := "/whep/sessions/" + s.ID()
 	w.Header().Set("Content-Type", "application/sdp")
@@ -176,7 +176,9 @@ func (a *WHEPAPI) delete(w http.ResponseWriter, r *http.Request) {
 	a.sessions.delete(w, r, a.AllowOrigin, http.StatusNoContent)
 }
 
-func (a *WHEPAPI) patch(w http.ResponseWriter, r *http.Request) { a.sessions.patch(w, r) }
+func (a *WHEPAPI) patch(w http.ResponseWriter, r *http.Request) {
+	a.sessions.patch(w, r, a.AllowOrigin)
+}
 
 func (a *WHEPAPI) options(w http.ResponseWriter, r *http.Request) { sdpOptions(w, r, a.AllowOrigin) }
 

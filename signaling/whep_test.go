@@ -302,15 +302,15 @@ func TestWHEPErrors(t *testing.T) {
 			t.Fatalf("unknown stream: %d, want 404", res.StatusCode)
 		}
 	})
-	t.Run("patch is not supported", func(t *testing.T) {
+	t.Run("patch takes trickle fragments", func(t *testing.T) {
 		_, offer := newTestViewer(t)
 		res := e.do(t, "POST", "/whep/demo/1", "good", "application/sdp", offer)
 		if res.StatusCode != http.StatusCreated {
 			t.Fatalf("POST: %d", res.StatusCode)
 		}
 		loc := res.Header.Get("Location")
-		if res := e.do(t, "PATCH", loc, "good", "application/trickle-ice-sdpfrag", "a=end-of-candidates"); res.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("PATCH: %d, want 405", res.StatusCode)
+		if res := e.do(t, "PATCH", loc, "good", "application/trickle-ice-sdpfrag", "a=end-of-candidates"); res.StatusCode != http.StatusNoContent {
+			t.Errorf("PATCH: %d, want 204", res.StatusCode)
 		}
 		if res := e.do(t, "DELETE", loc, "good", "", ""); res.StatusCode != http.StatusNoContent {
 			t.Errorf("DELETE: %d", res.StatusCode)

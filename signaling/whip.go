@@ -35,11 +35,12 @@ type whipEngine interface {
 // WHIPAPI serves WHIP ingest (RFC 9725): POST an SDP offer (OBS 30+, a
 // browser) to /whip/{stream} to publish a stream, or to /whip/room/{id}
 // to publish into a room as a participant; DELETE the returned session
-// resource to stop. No trickle: the answer carries every candidate.
+// resource to stop. The answer carries every server candidate; the client
+// may trickle its own with PATCH (trickle.go); ICE restarts get 422.
 type WHIPAPI struct {
 	Streams whipStreams
 	Engine  whipEngine
-	Rooms   roomManager
+	Rooms   roomFinder
 	// AllowOrigin, when set, is sent as Access-Control-Allow-Origin.
 	AllowOrigin string
 	Logger      *slog.Logger
@@ -140,7 +141,7 @@ func (a *WHIPAPI) post(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, sessionError(err))
 		return
 	}
-	a.created(w, in, answer, p.Username, string(id))
+	a.created(w, in, answer, roomUser(p), string(id))
 }
 
 // postRoom publishes into a room as a participant (a user token or the
@@ -175,7 +176,7 @@ func (a *WHIPAPI) postRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Session.OnClose(func() { go part.Leave() })
-	a.created(w, res.Session, res.Answer, p.Username, string(res.Stream))
+	a.created(w, res.Session, res.Answer, roomUser(p), string(res.Stream))
 }
 
 func (a *WHIPAPI) created(w http.ResponseWriter, in *webrtc.Ingest, answer, owner, stream string) {
@@ -194,7 +195,9 @@ func (a *WHIPAPI) delete(w http.ResponseWriter, r *http.Request) {
 	a.sessions.delete(w, r, a.AllowOrigin, http.StatusOK)
 }
 
-func (a *WHIPAPI) patch(w http.ResponseWriter, r *http.Request) { a.sessions.patch(w, r) }
+func (a *WHIPAPI) patch(w http.ResponseWriter, r *http.Request) {
+	a.sessions.patch(w, r, a.AllowOrigin)
+}
 
 func (a *WHIPAPI) options(w http.ResponseWriter, r *http.Request) { sdpOptions(w, r, a.AllowOrigin) }
 

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"pingan/media/room"
 	"pingan/signaling"
@@ -24,10 +26,22 @@ func (h *Hub) buildRooms(rt *signaling.Router) (*roomsParts, error) {
 	m, err := room.NewManager(room.Config{
 		Streams: h.media,
 		Engine:  h.rtc,
+		Store:   signaling.NewRoomStore(h.store),
 		Logger:  h.log.With("part", "rooms"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("rooms: %w", err)
+	}
+	// Rooms left open by the previous run come back (empty) before the
+	// HTTP server serves their join links.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	n, err := m.Restore(ctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("rooms: %w", err)
+	}
+	if n > 0 {
+		h.log.Info("rooms restored", "open", n)
 	}
 	h.addRunner("rooms", m.Run)
 	api := &signaling.RoomsAPI{

@@ -102,6 +102,9 @@ func (r *Room) Join(o JoinOptions) (*Participant, error) {
 	if r.kind == KindClass {
 		limit = r.m.cfg.MaxClassMembers
 	}
+	if r.settings.MaxMembers > 0 {
+		limit = min(limit, r.settings.MaxMembers)
+	}
 	if len(r.parts)-r.cameras >= limit {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("%w: at most %d members", ErrFull, limit)
@@ -112,6 +115,7 @@ func (r *Room) Join(o JoinOptions) (*Participant, error) {
 	if o.OnEvent != nil {
 		p.onEvent.Store(&o.OnEvent)
 	}
+	r.m.persist.row(r.id, *p.att) // under r.mu: a later leave's row is queued after it
 	r.mu.Unlock()
 	p.start()
 	info := p.Info()
@@ -128,7 +132,7 @@ func (r *Room) newParticipantLocked(name, user string, role Role, camera bool) *
 		unwanted: map[media.StreamID]bool{}, quality: map[media.StreamID]int{},
 		forwards: map[media.StreamID]*webrtc.Forward{},
 	}
-	for r.parts[p.id] != nil {
+	for r.parts[p.id] != nil || r.oldIDs[p.id] {
 		p.id = ParticipantID(randomID(4))
 	}
 	p.ctx, p.cancel = context.WithCancel(r.m.ctx)
@@ -253,6 +257,9 @@ func (p *Participant) leave(reason string) {
 		p.grace.Stop()
 	}
 	p.att.Left = time.Now().UTC()
+	if !p.camera {
+		r.m.persist.row(r.id, *p.att)
+	}
 	delete(r.parts, p.id)
 	if i := slices.Index(r.order, p.id); i >= 0 {
 		r.order = slices.Delete(r.order, i, i+1)

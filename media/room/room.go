@@ -14,14 +14,16 @@ import (
 // Room is one meeting or class. One mutex guards its state; it is never
 // held across a call into media or webrtc (those run after unlocking).
 type Room struct {
-	m       *Manager
-	id      ID
-	kind    Kind
-	name    string
-	caseID  string
-	host    string
-	created time.Time
-	log     *slog.Logger
+	m        *Manager
+	id       ID
+	kind     Kind
+	name     string
+	caseID   string
+	host     string
+	region   string
+	settings Settings
+	created  time.Time
+	log      *slog.Logger
 
 	mu         sync.Mutex
 	parts      map[ParticipantID]*Participant
@@ -31,14 +33,78 @@ type Room struct {
 	endedAt    time.Time
 	speakers   []ParticipantID
 	cameras    int
+	// oldIDs are participant ids of attendance rows from before a
+	// restart: new participants do not reuse them.
+	oldIDs map[ParticipantID]bool
 }
 
 func newRoom(m *Manager, id ID, o CreateOptions) *Room {
 	return &Room{
-		m: m, id: id, kind: o.Kind, name: o.Name, caseID: o.Case, host: o.Host,
-		created: time.Now().UTC(), log: m.log.With("room", string(id)),
+		m: m, id: id, kind: o.Kind, name: o.Name, caseID: o.Case, host: o.Host, region: o.Region,
+		settings: o.Settings, created: time.Now().UTC(), log: m.log.With("room", string(id)),
 		parts: map[ParticipantID]*Participant{}, banned: map[string]bool{},
 	}
+}
+
+// restoredRoom rebuilds a room from the Store, without participants.
+func restoredRoom(m *Manager, s Saved) *Room {
+	r := newRoom(m, s.ID, CreateOptions{Kind: s.Kind, Name: s.Name, Case: s.Case, Host: s.Host, Region: s.Region, Settings: s.Settings})
+	r.created = s.Created
+	if s.Ended != nil {
+		r.endedAt = *s.Ended
+	}
+	for _, u := range s.Banned {
+		r.banned[u] = true
+	}
+	r.oldIDs = make(map[ParticipantID]bool, len(s.Attendance))
+	slices.SortStableFunc(s.Attendance, func(a, b Attendance) int { return a.Joined.Compare(b.Joined) })
+	for _, a := range s.Attendance {
+		r.attendance = append(r.attendance, &a)
+		r.oldIDs[a.Participant] = true
+	}
+	return r
+}
+
+// closeOpenRows gives rows still open (the hub stopped without saving
+// their leave) the leave time now, and returns them.
+func (r *Room) closeOpenRows(now time.Time) []Attendance {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Attendance
+	for _, a := range r.attendance {
+		if a.Left.IsZero() {
+			a.Left = now
+			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// record is the room's durable part.
+func (r *Room) record() Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recordLocked()
+}
+
+func (r *Room) recordLocked() Record {
+	rec := Record{ID: r.id, Kind: r.kind, Name: r.name, Case: r.caseID, Host: r.host, Region: r.region,
+		Created: r.created, Settings: r.settings}
+	if !r.endedAt.IsZero() {
+		t := r.endedAt
+		rec.Ended = &t
+	}
+	for u := range r.banned {
+		rec.Banned = append(rec.Banned, u)
+	}
+	slices.Sort(rec.Banned)
+	return rec
+}
+
+// recordInfo describes a stored room (no participants).
+func recordInfo(rec Record) Info {
+	return Info{ID: rec.ID, Kind: rec.Kind, Name: rec.Name, Case: rec.Case, Host: rec.Host, Region: rec.Region,
+		Created: rec.Created, Ended: rec.Ended, Settings: rec.Settings, Participants: []ParticipantInfo{}}
 }
 
 // ID is the room's id.
@@ -54,8 +120,8 @@ func (r *Room) Host() string { return r.host }
 func (r *Room) Info() Info {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	in := Info{ID: r.id, Kind: r.kind, Name: r.name, Case: r.caseID, Host: r.host, Created: r.created,
-		Participants: make([]ParticipantInfo, 0, len(r.order))}
+	in := Info{ID: r.id, Kind: r.kind, Name: r.name, Case: r.caseID, Host: r.host, Region: r.region,
+		Created: r.created, Settings: r.settings, Participants: make([]ParticipantInfo, 0, len(r.order))}
 	if !r.endedAt.IsZero() {
 		t := r.endedAt
 		in.Ended = &t
@@ -165,6 +231,7 @@ func (r *Room) End(reason string) {
 		return
 	}
 	r.endedAt = time.Now().UTC()
+	r.m.persist.room(r.recordLocked()) // under r.mu, so record writes queue in order
 	r.mu.Unlock()
 	r.broadcast(Event{Type: EventEnded, Reason: reason}, nil)
 	for _, p := range r.snapshot() {
@@ -172,6 +239,15 @@ func (r *Room) End(reason string) {
 	}
 	r.m.roomEnded(r)
 	r.log.Info("room ended", "reason", reason)
+}
+
+// suspend disconnects everyone (the hub is stopping) but leaves the room
+// open in the Store: after a restart its members rejoin.
+func (r *Room) suspend(reason string) {
+	for _, p := range r.snapshot() {
+		p.leave(reason)
+	}
+	r.log.Info("room suspended", "reason", reason)
 }
 
 // Mute is a host action: it stops target's audio or video at the server
@@ -197,6 +273,7 @@ func (r *Room) Remove(by, target ParticipantID) error {
 	if !p.camera {
 		r.banned[p.user] = true
 	}
+	r.m.persist.room(r.recordLocked())
 	r.mu.Unlock()
 	p.emit(Event{Type: EventRemoved, Room: r.id, From: by, Time: time.Now().UTC()})
 	p.leave("removed by a host")

@@ -60,6 +60,8 @@ var (
 	ErrForbidden = errors.New("room: not allowed")
 	ErrRemoved   = errors.New("room: removed from the room by a host")
 	ErrInvalid   = errors.New("room: invalid request")
+	// ErrUnavailable wraps a store failure: the room could not be saved.
+	ErrUnavailable = errors.New("room: the room store is unavailable")
 )
 
 // Streams is what rooms need from the media hub (*media.Hub).
@@ -94,7 +96,12 @@ type Config struct {
 	LayerInterval time.Duration
 	// KeepEnded is how many ended rooms stay readable (attendance; default 100).
 	KeepEnded int
-	Logger    *slog.Logger
+	// Store keeps rooms and attendance across restarts (nil: memory only,
+	// and a stopping hub ends every room). With a Store, a stopping hub
+	// only disconnects everyone: open rooms, their join links and their
+	// attendance come back with Restore.
+	Store  Store
+	Logger *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -134,9 +141,18 @@ type Info struct {
 	Name         string            `json:"name"`
 	Case         string            `json:"case,omitempty"`
 	Host         string            `json:"host"`
+	Region       string            `json:"region,omitempty"`
 	Created      time.Time         `json:"created"`
 	Ended        *time.Time        `json:"ended,omitempty"`
+	Settings     Settings          `json:"settings"`
 	Participants []ParticipantInfo `json:"participants"`
+}
+
+// Settings are a room's own options, chosen at creation.
+type Settings struct {
+	// MaxMembers caps the members (cameras excluded) below the kind's
+	// limit; 0 means the limit (Config.MaxMeetingMembers or MaxClassMembers).
+	MaxMembers int `json:"max_members,omitempty"`
 }
 
 // ParticipantInfo describes a participant.
