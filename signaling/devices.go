@@ -423,9 +423,9 @@ func deviceError(err error) error {
 	case errors.Is(err, ErrDeviceTimeout):
 		return Errorf(http.StatusGatewayTimeout, "device_timeout", "the device did not answer in time")
 	case errors.Is(err, ErrDeviceExists):
-		return Errorf(http.StatusConflict, "exists", "a device with this id already exists; change it with PATCH")
+		return Errorf(http.StatusConflict, "exists", "a device with this id already exists")
 	case errors.Is(err, ErrDeviceScope):
-		return ErrForbidden
+		return Errorf(http.StatusForbidden, "out_of_scope", "%v", err)
 	}
 	return StoreError(err)
 }

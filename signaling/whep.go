@@ -62,6 +62,7 @@ type WHEPAPI struct {
 // Routes registers the WHEP endpoints. Room guests may use them; Access
 // decides what each principal may watch.
 func (a *WHEPAPI) Routes(rt *Router) {
+	a.sessions.kind = "WHEP" // set once, before any request can read it
 	rt.AllowGuest("POST /whep/{stream...}", a.post)
 	rt.AllowGuest("DELETE /whep/sessions/{id}", a.delete)
 	rt.AllowGuest("PATCH /whep/sessions/{id}", a.patch)
@@ -168,7 +169,6 @@ func (a *WHEPAPI) baseContext() context.Context {
 }
 
 func (a *WHEPAPI) add(s *webrtc.Session, owner string) {
-	a.sessions.kind = "WHEP"
 	a.sessions.add(s, owner)
 }
 

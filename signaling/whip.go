@@ -52,6 +52,7 @@ type WHIPAPI struct {
 
 // Routes registers the WHIP endpoints.
 func (a *WHIPAPI) Routes(rt *Router) {
+	a.sessions.kind = "WHIP" // set once, before any request can read it
 	rt.Handle("POST /whip/{stream...}", a.post, whipPublishRoles...)
 	rt.AllowGuest("POST /whip/room/{id}", a.postRoom)
 	rt.AllowGuest("DELETE /whip/sessions/{id}", a.delete)
@@ -180,7 +181,6 @@ func (a *WHIPAPI) postRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *WHIPAPI) created(w http.ResponseWriter, in *webrtc.Ingest, answer, owner, stream string) {
-	a.sessions.kind = "WHIP"
 	a.sessions.add(in, owner)
 	a.log().Info("whip publisher", "stream", stream, "user", owner, "session", in.ID())
 	w.Header().Set("Content-Type", "application/sdp")

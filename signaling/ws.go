@@ -125,9 +125,19 @@ func (h *WSHub) Run(ctx context.Context) error {
 // Broadcast sends an ephemeral (not durable) message on topic to every
 // connection subscribed to it whose principal may see region.
 func (h *WSHub) Broadcast(topic, region string, body any) {
+	h.BroadcastFunc(topic, func(p auth.Principal) bool { return p.InScope(region) }, body)
+}
+
+// BroadcastFunc sends an ephemeral message on topic to every connection
+// subscribed to it whose principal may is true for.
+func (h *WSHub) BroadcastFunc(topic string, may func(auth.Principal) bool, body any) {
+	var msg map[string]any
 	for _, c := range h.snapshot() {
-		if c.subscribed(topic) && c.p.InScope(region) {
-			c.Send(map[string]any{"v": wsVersion, "type": "event", "topic": topic, "event": body})
+		if c.subscribed(topic) && may(c.p) {
+			if msg == nil {
+				msg = map[string]any{"v": wsVersion, "type": "event", "topic": topic, "event": body}
+			}
+			c.Send(msg)
 		}
 	}
 }

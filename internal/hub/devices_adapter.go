@@ -39,7 +39,7 @@ func (a devicesAdapter) CreateDevice(ctx context.Context, nd signaling.NewDevice
 		return signaling.DeviceInfo{}, fmt.Errorf("%w: %w", signaling.ErrDeviceInvalid, err)
 	}
 	if !allowed(id.Region()) {
-		return signaling.DeviceInfo{}, fmt.Errorf("%w: region %s", signaling.ErrDeviceScope, id.Region())
+		return signaling.DeviceInfo{}, fmt.Errorf("%w: the id belongs to region %s", signaling.ErrDeviceScope, id.Region())
 	}
 	if _, err := a.gb.Device(ctx, id); err == nil {
 		return signaling.DeviceInfo{}, fmt.Errorf("%w: %s", signaling.ErrDeviceExists, nd.ID)

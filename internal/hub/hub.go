@@ -170,6 +170,7 @@ func (h *Hub) build(ctx context.Context) error {
 	}
 	h.ws = signaling.NewWSHub(signaling.NewDispatchEventLog(h.dispatch), h.cfg.HTTP.AllowedOrigins, h.log.With("part", "ws"))
 	h.addRunner("ws", h.ws.Run)
+	h.addRunner("live-topics", h.runLiveTopics)
 	h.web, err = newHTTPServer(h)
 	if err != nil {
 		return err

@@ -10,6 +10,24 @@ const STALL_MS = 12000;      // no new frame for this long while connected → r
 const FIRST_FRAME_MS = 20000; // connected but never a frame → reconnect
 const STABLE_MS = 10000;     // playing this long resets the backoff
 
+// canDecodeH264 reports whether the browser's WebRTC stack receives H.264,
+// what cameras send (the hub never transcodes). Firefox has it only with
+// the OpenH264 plugin it downloads from the internet.
+export function canDecodeH264() {
+  try {
+    const caps = RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities('video');
+    return !caps || caps.codecs.some((c) => c.mimeType.toLowerCase() === 'video/h264');
+  } catch { return true; }
+}
+
+// videoRejected: the hub answered but turned the video section down (port
+// 0): the browser offered no codec this stream is in. (When no track at
+// all fits, the hub answers 400 no_compatible_tracks instead.)
+function videoRejected(pc) {
+  const sdp = (pc.remoteDescription && pc.remoteDescription.sdp) || '';
+  return /^m=video 0 /m.test(sdp);
+}
+
 export class Player {
   constructor(video, streamId, { onState } = {}) {
     this.video = video;
@@ -56,6 +74,12 @@ export class Player {
         },
       });
       if (this.stopped) { s.close(); return; }
+      if (videoRejected(s.pc)) {
+        // No common video codec: retrying cannot help, so say why.
+        s.close();
+        this.set('error', canDecodeH264() ? 'no_codec' : 'no_h264');
+        return;
+      }
       this.session = s;
       this.connectedAt = performance.now();
       this.lastFrameAt = 0;
@@ -79,6 +103,7 @@ export class Player {
     } catch (e) {
       if (this.stopped || e.code === 'aborted') return;
       if (e.status === 401 || e.status === 403) { this.set('error', e.status === 401 ? 'unauthorized' : 'forbidden'); return; }
+      if (e.code === 'no_compatible_tracks') { this.set('error', canDecodeH264() ? 'no_codec' : 'no_h264'); return; }
       this.retry(e.status === 404 ? 'not_found' : (e.message || 'error'), e.status === 404);
     }
   }

@@ -49,7 +49,7 @@ export function peopleList(title) {
 // a form to open one.
 export function roomIndex(root, ctx, kind, canCreate) {
   const list = h('div.panel', { style: { padding: 0 } }, h('p.muted', { style: { padding: '1rem' } }, t('loading')));
-  const page = h('section.page', { testid: 'page-' + kind + 's' },
+  const page = h('section.page', { testid: kind === 'class' ? 'page-classes' : 'page-' + kind + 's' },
     h('div.page-head', h('h2', t(kind === 'class' ? 'nav.class' : 'nav.meeting')), h('span.grow'),
       canCreate ? h('button.primary', { type: 'button', testid: 'room-create', onclick: create }, '+ ' + t('room.new.' + kind)) : null),
     list);

@@ -4,6 +4,7 @@
 import { h, icon } from './dom.js';
 import { t } from './i18n.js';
 import { Player } from './player.js';
+import { playbackMessage } from './playback-messages.js';
 
 export const STREAM_MIME = 'application/x-pingan-stream';
 export const TILE_MIME = 'application/x-pingan-tile';
@@ -103,6 +104,7 @@ export class Tile {
     const p = this.player;
     const state = p ? p.state : 'empty';
     this.el.dataset.state = state;
+    this.el.dataset.error = (p && p.error) || '';
     this.nameEl.textContent = this.label;
     this.nameEl.title = this.streamId;
     this.closeBtn.hidden = !this.streamId;
@@ -112,7 +114,7 @@ export class Tile {
     else if (state === 'retrying') {
       const secs = Math.max(0, Math.ceil((p.retryAt - Date.now()) / 1000));
       status = t(p.error === 'not_found' ? 'wall.noStream' : 'wall.retrying', { s: secs });
-    } else if (state === 'error') status = t('wall.failed', { e: p.error });
+    } else if (state === 'error') status = playbackMessage(p.error) || t('wall.failed', { e: p.error });
     this.statusEl.textContent = status;
     this.statusEl.hidden = !status;
     if (p && state === 'playing') {
