@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/ghettovoice/gosip/sip"
 
@@ -38,21 +39,74 @@ func (s *Server) onNotify(req sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onManscdp(req sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := s.reqContext()
 	defer cancel()
+	s.handleManscdpRequest(ctx, req, []byte(req.Body()), func(code sip.StatusCode, reason string) {
+		s.reply(tx, req, code, reason)
+	})
+}
+
+// handleManscdpRequest answers a MESSAGE or NOTIFY with a MANSCDP body
+// through reply (200, or 400 for an unreadable body) and then acts on it.
+func (s *Server) handleManscdpRequest(ctx context.Context, req sip.Request, body []byte, reply func(sip.StatusCode, string)) {
 	in := inbound{
 		from:      DeviceID(fromID(req)),
 		source:    req.Source(),
 		transport: networkName(req.Transport()),
-		body:      []byte(req.Body()),
+		body:      body,
+	}
+	if _, ok := manscdp.ScanKeepalive(in.body); ok {
+		// The bulk of all traffic: no tree, no device lookup before the 200.
+		reply(200, "OK")
+		s.keepalive(ctx, in)
+		return
 	}
 	dev, known := s.knownDevice(ctx, in.from)
 	msg, err := parseBody(in.body, dev.Charset)
 	if err != nil {
 		s.log.Debug("unreadable MANSCDP body", "from", in.from, "source", in.source, "err", err)
-		s.reply(tx, req, 400, "Bad Request")
+		reply(400, "Bad Request")
 		return
 	}
-	s.reply(tx, req, 200, "OK")
+	reply(200, "OK")
 	s.dispatch(ctx, in, dev, known, msg)
+}
+
+// statelessMessage takes a MESSAGE before gosip's transaction layer and
+// answers it without a server transaction (a stateless UAS, RFC 3261
+// §8.2.7) when it is a Keepalive or a Response: nearly all SIP traffic at
+// steady state, and three of a new device's messages after it registers.
+// The transaction (its logger fields, state machine, goroutine and 32 s
+// timer, the handler goroutine) cost more than handling these bodies.
+// A retransmitted one is answered and applied again, which changes
+// nothing: a keepalive moves LastKeepalive, a response finds its query
+// already answered (catalog pages are deduplicated by item). Notifies
+// other than Keepalive (alarms, media status) keep their transaction, so
+// retransmits are absorbed. It reports false, leaving the request to the
+// transaction layer, for anything else or when the server is not running.
+func (s *Server) statelessMessage(req sip.Request) bool {
+	if req.Method() != sip.MESSAGE {
+		return false
+	}
+	srv := s.SIP()
+	if srv == nil {
+		return false
+	}
+	body := []byte(req.Body())
+	if _, ok := manscdp.ScanKeepalive(body); !ok && !strings.EqualFold(manscdp.RootName(body), string(manscdp.KindResponse)) {
+		return false
+	}
+	return s.background(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s.handleManscdpRequest(ctx, req, body, func(code sip.StatusCode, reason string) {
+			res := sip.NewResponseFromRequest("", req, code, reason, "")
+			if ua := s.cfg.UserAgent; ua != "" {
+				res.AppendHeader(&sip.GenericHeader{HeaderName: "Server", Contents: ua})
+			}
+			if err := srv.Send(res); err != nil {
+				s.log.Debug("SIP respond failed", "status", code, "to", res.Destination(), "err", err)
+			}
+		})
+	})
 }
 
 // knownDevice loads the sender, if it is a device we know.

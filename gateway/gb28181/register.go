@@ -3,6 +3,7 @@ package gb28181
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ const defaultExpires = 3600
 
 // onRegister is the registrar (GB/T 28181-2016 §9.1; RFC 3261 §10.3).
 func (s *Server) onRegister(req sip.Request, tx sip.ServerTransaction) {
+	s.countRegister()
 	ctx, cancel := s.reqContext()
 	defer cancel()
 	res, first := s.register(ctx, req)
@@ -40,7 +42,10 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	}
 	src := req.Source()
 	ip := hostOf(src)
-	log := s.log.With("device", id, "source", src)
+	// the device's attributes, added per line: slog.With costs on every REGISTER
+	log := func(lvl slog.Level, msg string, args ...any) {
+		s.log.Log(context.Background(), lvl, msg, append([]any{"device", id, "source", src}, args...)...)
+	}
 	if limited, wait := s.auth.throttled(ip, now); limited {
 		res := sip.NewResponseFromRequest("", req, 503, "Too Many Failed Registrations", "")
 		res.AppendHeader(&sip.GenericHeader{HeaderName: "Retry-After", Contents: strconv.Itoa(int(wait.Seconds()) + 1)})
@@ -48,7 +53,7 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	}
 	dev, _, err := s.reg.device(ctx, id)
 	if err != nil && !errors.Is(err, ErrDeviceNotFound) {
-		log.Warn("REGISTER: registry unavailable", "err", err)
+		log(slog.LevelWarn, "REGISTER: registry unavailable", "err", err)
 		return sip.NewResponseFromRequest("", req, 500, "Server Internal Error", ""), ""
 	}
 	password := dev.Password
@@ -56,7 +61,7 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 		password = s.cfg.SIP.Password
 	}
 	if password == "" {
-		log.Info("REGISTER refused: no password for this device")
+		log(slog.LevelInfo, "REGISTER refused: no password for this device")
 		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
 	}
 
@@ -81,11 +86,11 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	}
 	if !ok {
 		s.auth.fail(ip, now)
-		log.Info("REGISTER refused: wrong digest", "username", creds.Username, "algorithm", creds.Algorithm)
+		log(slog.LevelInfo, "REGISTER refused: wrong digest", "username", creds.Username, "algorithm", creds.Algorithm)
 		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
 	}
 	if creds.Realm != s.cfg.SIP.Domain {
-		log.Debug("REGISTER with a foreign realm accepted", "realm", creds.Realm)
+		log(slog.LevelDebug, "REGISTER with a foreign realm accepted", "realm", creds.Realm)
 	}
 	return s.registered(ctx, req, id, now)
 }
@@ -150,25 +155,27 @@ func (s *Server) registered(ctx context.Context, req sip.Request, id DeviceID, n
 	exp := sip.Expires(expires)
 	res.AppendHeader(&exp)
 
-	log := s.log.With("device", id, "source", src, "transport", transport)
+	log := func(lvl slog.Level, msg string, args ...any) {
+		s.log.Log(context.Background(), lvl, msg, append([]any{"device", id, "source", src, "transport", transport}, args...)...)
+	}
 	switch {
 	case expires == 0:
-		log.Info("device unregistered")
+		log(slog.LevelInfo, "device unregistered")
 		if before.Online {
 			s.publish(EventOffline, after, "unregister", nil)
 		}
 		s.subs.drop(id)
 		return res, ""
 	case !before.Online:
-		log.Info("device registered", "expires", expires)
+		log(slog.LevelInfo, "device registered", "expires", expires)
 		s.publish(EventRegistered, after, "", nil)
 		s.publish(EventOnline, after, "", nil)
 		return res, id
 	default:
 		if before.RemoteAddr != after.RemoteAddr {
-			log.Info("device address changed", "old", before.RemoteAddr)
+			log(slog.LevelInfo, "device address changed", "old", before.RemoteAddr)
 		}
-		log.Debug("registration refreshed", "expires", expires)
+		log(slog.LevelDebug, "registration refreshed", "expires", expires)
 		s.publish(EventRegistered, after, "", nil)
 		return res, ""
 	}

@@ -9,7 +9,9 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/ghettovoice/gosip"
 	"github.com/ghettovoice/gosip/sip"
 
 	"pingan/gateway/gb28181/manscdp"
@@ -114,7 +116,13 @@ func (s *Server) Do(ctx context.Context, req sip.Request) (sip.Response, error) 
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.QueryTimeout)
 		defer cancel()
 	}
-	res, err := srv.RequestWithContext(ctx, req)
+	var res sip.Response
+	var err error
+	if req.IsInvite() {
+		res, err = srv.RequestWithContext(ctx, req)
+	} else {
+		res, err = doNonInvite(ctx, srv, req)
+	}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s to %s: %w", req.Method(), req.Destination(), ErrTimeout)
@@ -172,4 +180,53 @@ func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// doNonInvite sends a non-INVITE request and waits for its final response,
+// as RequestWithContext does, then ends the client transaction txLinger
+// later. gosip keeps a completed non-INVITE client transaction for Timer
+// D (32 s; RFC 3261 says Timer K, 5 s) with two goroutines: the syncs
+// after a burst of 10,000 registrations (four requests each) held ~32,000
+// of them, 700 MB of heap.
+func doNonInvite(ctx context.Context, srv gosip.Server, req sip.Request) (sip.Response, error) {
+	tx, err := srv.Request(req)
+	if err != nil {
+		return nil, err
+	}
+	responses, errs := tx.Responses(), tx.Errors()
+	for {
+		select {
+		case res, ok := <-responses:
+			if !ok {
+				return nil, sip.NewRequestError(487, "Request Terminated", req, nil)
+			}
+			if res.IsProvisional() {
+				continue
+			}
+			endClientTxLater(tx)
+			if res.IsSuccess() {
+				return res, nil
+			}
+			return nil, sip.NewRequestError(uint(res.StatusCode()), res.Reason(), req, res)
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil // closed: the responses channel closes next
+				continue
+			}
+			return nil, err
+		case <-ctx.Done():
+			_ = tx.Cancel()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// endClientTxLater ends a client transaction that has its final response
+// txLinger from now. Only then: gosip's retransmit timer may still fire on
+// one that has not, and dereferences what Terminate cleared (client_tx.go
+// act_non_invite_resend). One without a response ends by itself (Timer F).
+func endClientTxLater(tx sip.ClientTransaction) {
+	if t, ok := tx.(interface{ Terminate() }); ok {
+		time.AfterFunc(txLinger, t.Terminate)
+	}
 }

@@ -3,6 +3,7 @@ package gb28181
 import (
 	"context"
 	"errors"
+	"time"
 
 	"pingan/gateway/gb28181/manscdp"
 )
@@ -12,6 +13,59 @@ import (
 // their syncs queue here instead of all querying at once: unbounded, the
 // queries' UDP retransmits and goroutines cost more than the registrations.
 const maxSyncs = 64
+
+// During a registration burst (at least burstRegisters REGISTERs in the
+// last second) only burstSyncs syncs run; the others wait. A sync is
+// fourteen SIP messages against a registration's four, so running 64 of
+// them at once took most of the CPU the registrations needed; deferred,
+// they catch up when the burst is over, and a few keep going meanwhile.
+const (
+	burstRegisters = 100
+	burstSyncs     = 4
+	burstPoll      = 100 * time.Millisecond
+)
+
+// countRegister counts a REGISTER for registerBurst.
+func (s *Server) countRegister() {
+	now := time.Now() // a CPU matter, not protocol time: not s.clock
+	s.regRate.mu.Lock()
+	defer s.regRate.mu.Unlock()
+	if now.Sub(s.regRate.start) >= time.Second {
+		s.regRate.last = s.regRate.n
+		if now.Sub(s.regRate.start) >= 2*time.Second {
+			s.regRate.last = 0 // a quiet second in between
+		}
+		s.regRate.start, s.regRate.n = now, 0
+	}
+	s.regRate.n++
+}
+
+// registerBurst reports whether REGISTERs are arriving at burst rate:
+// burstRegisters in the last full second or so far in this one.
+func (s *Server) registerBurst() bool {
+	now := time.Now()
+	s.regRate.mu.Lock()
+	defer s.regRate.mu.Unlock()
+	if now.Sub(s.regRate.start) >= 2*time.Second {
+		return false
+	}
+	if now.Sub(s.regRate.start) >= time.Second {
+		return s.regRate.n >= burstRegisters
+	}
+	return s.regRate.last >= burstRegisters || s.regRate.n >= burstRegisters
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // startSync queues the after-registration work for a device, once at a
 // time per device: Catalog, DeviceInfo, DeviceStatus, then the catalog
@@ -47,6 +101,12 @@ func (s *Server) syncWorker(ctx context.Context) {
 			s.mu.Unlock()
 			return
 		}
+		if s.syncActive >= burstSyncs && s.registerBurst() {
+			s.mu.Unlock()
+			sleep(ctx, burstPoll) // an ended ctx returns at the top
+			continue
+		}
+		s.syncActive++
 		id := s.syncQueue[0]
 		s.syncQueue[0] = ""
 		s.syncQueue = s.syncQueue[1:]
@@ -56,6 +116,7 @@ func (s *Server) syncWorker(ctx context.Context) {
 		s.mu.Unlock()
 		s.syncDevice(ctx, id)
 		s.mu.Lock()
+		s.syncActive--
 		delete(s.syncing, id)
 		s.mu.Unlock()
 	}

@@ -27,6 +27,9 @@ type raceTransport struct {
 	out   chan sip.Message
 	retry chan sip.Message
 	stop  chan struct{} // closed when the transaction layer is done
+	// stateless, when set, sees each incoming request first; a request it
+	// takes (returns true for) is answered by it without a transaction.
+	stateless func(sip.Request) bool
 }
 
 func (t *raceTransport) Messages() <-chan sip.Message { return t.out }
@@ -40,6 +43,9 @@ func (t *raceTransport) forward(in <-chan sip.Message) {
 		case m, ok := <-in:
 			if !ok {
 				return
+			}
+			if req, ok := m.(sip.Request); ok && t.stateless != nil && t.stateless(req) {
+				continue
 			}
 			msg = m
 		case m := <-t.retry:
@@ -61,11 +67,14 @@ type raceLayer struct {
 	tries     map[sip.Response]int
 }
 
-// newRaceTxFactory is a gosip TransactionLayerFactory with the fix.
-func newRaceTxFactory() func(tpl sip.Transport, logger gosiplog.Logger) transaction.Layer {
+// newRaceTxFactory is a gosip TransactionLayerFactory with the fix;
+// stateless (nil for none) may take incoming requests before the
+// transaction layer sees them.
+func newRaceTxFactory(stateless func(sip.Request) bool) func(tpl sip.Transport, logger gosiplog.Logger) transaction.Layer {
 	return func(tpl sip.Transport, logger gosiplog.Logger) transaction.Layer {
 		rt := &raceTransport{
 			Transport: tpl, out: make(chan sip.Message), retry: make(chan sip.Message), stop: make(chan struct{}),
+			stateless: stateless,
 		}
 		inner := transaction.NewLayer(rt, logger)
 		l := &raceLayer{Layer: inner, tp: rt, responses: make(chan sip.Response), tries: map[sip.Response]int{}}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ghettovoice/gosip"
 	"github.com/ghettovoice/gosip/sip"
@@ -26,6 +27,13 @@ type ua struct {
 	sessions map[string]*session // by Call-ID
 	wg       sync.WaitGroup      // session goroutines
 }
+
+// txLinger is how long a non-INVITE server transaction is kept after its
+// final response, for retransmits of the request (a later one is answered
+// anew, which is harmless for the MESSAGEs a platform sends us). gosip
+// keeps it for Timer J, 32 s, with a goroutine: the platform's queries to
+// 10,000 devices after they register held tens of thousands.
+const txLinger = 4 * time.Second
 
 func newUA(cfg *Config, n int) (*ua, error) {
 	u := &ua{
@@ -132,6 +140,10 @@ func (u *ua) send(tx sip.ServerTransaction, res sip.Response) {
 	var err error
 	if tx != nil {
 		err = tx.Respond(res)
+		if t, ok := tx.(interface{ Terminate() }); ok && err == nil && !res.IsProvisional() && !tx.Origin().IsInvite() {
+			// gosip would keep it for 32 s (Timer J); see txLinger
+			time.AfterFunc(txLinger, t.Terminate)
+		}
 	} else {
 		_, err = u.srv.Respond(res)
 	}

@@ -6,7 +6,10 @@
 //
 // Knobs: PINGAN_LOADTEST_DEVICES (default 10000), PINGAN_LOADTEST_RATE
 // (gbsim --rate, default 0 = all at once), PINGAN_LOADTEST_STEADY (CPU
-// sampling window, default 60s) and PINGAN_LOADTEST_PROFILE_DIR (save
+// sampling window, default 60s), PINGAN_LOADTEST_HUB_BIN and
+// PINGAN_LOADTEST_SIM_BIN (run another build of `pingan` as the hub or as
+// gbsim, to compare before and after in one go) and
+// PINGAN_LOADTEST_PROFILE_DIR (save
 // pprof CPU, heap and goroutine profiles of the hub there; the harness
 // builds the hub with net/http/pprof through a -overlay, production builds
 // never have it). It reports REGISTER+auth per second as the

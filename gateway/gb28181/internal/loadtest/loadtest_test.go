@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -125,6 +126,76 @@ func cpuTicks(t *testing.T, pid int) int64 {
 	return u + s
 }
 
+// rssParts is the anonymous and file-backed (the bbolt mmap) parts of
+// pid's RSS, as /proc/pid/status has them.
+func rssParts(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for line := range strings.Lines(string(b)) {
+		for _, k := range []string{"RssAnon:", "RssFile:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				parts = append(parts, fmt.Sprintf("%s %.0f MB", strings.ToLower(strings.TrimSuffix(k[3:], ":")), kb/1024))
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// watchRSS samples pid's RSS every 250 ms until the test ends; the
+// function it returns gives the highest sample since the last call.
+func watchRSS(t *testing.T, pid int) func() float64 {
+	var mu sync.Mutex
+	high := 0.0
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				continue
+			}
+			for line := range strings.Lines(string(b)) {
+				if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+					kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+					mu.Lock()
+					high = max(high, kb/1024)
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		h := high
+		high = 0
+		return h
+	}
+}
+
+// loadavg is the 1, 5 and 15 minute load average: other work on the
+// machine skews every figure here.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 // rssMB is VmRSS of pid in MB.
 func rssMB(t *testing.T, pid int) float64 {
 	t.Helper()
@@ -175,20 +246,29 @@ media: {rtp_ports: "34000-34099"}
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		t.Setenv(pprofEnv, pprofAddr)
 	}
-	hub := start(t, hubLog, bin, "serve", "--config", cfgPath)
+	hubBin, simBin := bin, bin
+	if b := os.Getenv("PINGAN_LOADTEST_HUB_BIN"); b != "" {
+		hubBin = b // another build of the hub, to compare (it has no pprof)
+	}
+	if b := os.Getenv("PINGAN_LOADTEST_SIM_BIN"); b != "" {
+		simBin = b
+	}
+	hub := start(t, hubLog, hubBin, "serve", "--config", cfgPath)
 	os.Unsetenv(pprofEnv) // gbsim must not listen on it too
 	if !waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/", httpPort)) {
 		b, _ := os.ReadFile(hubLog)
 		t.Fatalf("hub not answering on port %d; its log:\n%s", httpPort, b)
 	}
 
+	peak := watchRSS(t, hub.Process.Pid)
 	simStart := time.Now()
 	if profDir != "" {
 		go profile(t, pprofAddr, "profile?seconds=20", filepath.Join(profDir, "cpu-register.pprof"))
 	}
-	sim := start(t, filepath.Join(dir, "gbsim.log"), bin, "gbsim", "--server", fmt.Sprintf("127.0.0.1:%d", sipPort),
+	sim := start(t, filepath.Join(dir, "gbsim.log"), simBin, "gbsim", "--server", fmt.Sprintf("127.0.0.1:%d", sipPort),
 		"--password", password, "--count", strconv.Itoa(devices), "--keepalive", "60s",
 		"--local-ip", "127.0.0.1", "--rate", strconv.Itoa(rate))
+	hubTicks0, simTicks0 := cpuTicks(t, hub.Process.Pid), cpuTicks(t, sim.Process.Pid)
 	deadline := time.Now().Add(3 * time.Minute)
 	var regs []time.Time
 	for {
@@ -196,10 +276,19 @@ media: {rtp_ports: "34000-34099"}
 		if len(regs) >= devices || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(time.Second)
+		time.Sleep(250 * time.Millisecond)
 	}
+	regEl := time.Since(simStart)
+	hubCPU, simCPU := cpuTicks(t, hub.Process.Pid)-hubTicks0, cpuTicks(t, sim.Process.Pid)-simTicks0 // 10 ms ticks
+	// CPU per registration holds up when other work shares the machine; the rate does not.
+	t.Logf("registration phase, %s: hub CPU %.0f%% (%.2f ms per device), gbsim CPU %.0f%% (%.2f ms per device) of one core, hub peak RSS %.0f MB; load average %s",
+		regEl.Round(time.Millisecond), float64(hubCPU)/regEl.Seconds(), float64(hubCPU)*10/float64(len(regs)),
+		float64(simCPU)/regEl.Seconds(), float64(simCPU)*10/float64(len(regs)), peak(), loadavg())
 	if len(regs) < devices {
 		t.Fatalf("%d of %d devices registered within 3 min (log %s)", len(regs), devices, hubLog)
+	}
+	if n := countLines(filepath.Join(dir, "gbsim.log"), `msg="register failed"`); n > 0 {
+		t.Logf("gbsim: %d REGISTER attempts failed and were retried", n)
 	}
 	span := regs[len(regs)-1].Sub(regs[0])
 	t.Logf("REGISTER+auth: %d devices in %s after the first = %.0f/s (gbsim start → last: %s)",
@@ -210,14 +299,20 @@ media: {rtp_ports: "34000-34099"}
 
 	// The steady state starts once the after-registration syncs (catalog,
 	// info, status, subscription; queued on the hub) are done.
-	syncStart, synced := time.Now(), 0
+	syncStart, synced, syncRSS := time.Now(), 0, 0.0
 	for time.Since(syncStart) < 3*time.Minute {
-		if synced = countLines(hubLog, `"catalog synced"`); synced >= devices {
+		if r := rssMB(t, hub.Process.Pid); profDir != "" && r > syncRSS+50 {
+			syncRSS = r // the heap when RSS is highest
+			profile(t, pprofAddr, "heap", filepath.Join(profDir, "heap-sync.pprof"))
+			profile(t, pprofAddr, "goroutine", filepath.Join(profDir, "goroutine-sync.pprof"))
+		}
+		// a failed query (the device busy beyond the retries) still ends its sync
+		if synced = countLines(hubLog, `"catalog synced"`) + countLines(hubLog, `"catalog query failed"`); synced >= devices {
 			break
 		}
 		time.Sleep(time.Second)
 	}
-	t.Logf("catalog syncs: %d of %d done %s after the last registration", synced, devices, time.Since(regs[len(regs)-1]).Round(time.Second))
+	t.Logf("catalog syncs: %d of %d done %s after the last registration; hub peak RSS %.0f MB", synced, devices, time.Since(regs[len(regs)-1]).Round(time.Second), peak())
 	time.Sleep(10 * time.Second) // info, status and subscriptions settle
 	pid := hub.Process.Pid
 	if profDir != "" {
@@ -232,8 +327,8 @@ media: {rtp_ports: "34000-34099"}
 	}
 	c1, s1, el := cpuTicks(t, pid), cpuTicks(t, sim.Process.Pid), time.Since(t0)
 	cpu := float64(c1-c0) / 100 / el.Seconds() * 100 // USER_HZ = 100
-	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB); gbsim CPU %.2f%%",
-		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS, float64(s1-s0)/el.Seconds())
+	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB; now %s); gbsim CPU %.2f%%; load average %s",
+		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS, rssParts(t, pid), float64(s1-s0)/el.Seconds(), loadavg())
 	if profDir != "" {
 		profile(t, pprofAddr, "heap?gc=1", filepath.Join(profDir, "heap-steady.pprof"))
 		profile(t, pprofAddr, "goroutine", filepath.Join(profDir, "goroutine.pprof"))
