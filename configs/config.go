@@ -125,6 +125,10 @@ type WebRTCConfig struct {
 	TCPPort int `yaml:"tcp_port"`
 	// PublicIPs are announced instead of local addresses (NAT 1:1). Default none.
 	PublicIPs []string `yaml:"public_ips"`
+	// ListenIPs are the local addresses ICE uses and offers to browsers.
+	// Default none = every usable interface address; listing only the
+	// addresses browsers reach makes each viewer session smaller.
+	ListenIPs []string `yaml:"listen_ips"`
 }
 
 // MediaConfig tunes the stream hub.

@@ -40,6 +40,9 @@ func (c *Config) Normalize() {
 	if len(c.WebRTC.PublicIPs) == 0 {
 		c.WebRTC.PublicIPs = nil
 	}
+	if len(c.WebRTC.ListenIPs) == 0 {
+		c.WebRTC.ListenIPs = nil
+	}
 	if len(c.Sources) == 0 {
 		c.Sources = nil
 	}
@@ -185,6 +188,11 @@ func (c *Config) validateWebRTC(bad badFunc) {
 	for i, ip := range c.WebRTC.PublicIPs {
 		if net.ParseIP(ip) == nil {
 			bad(fmt.Sprintf("webrtc.public_ips[%d]", i), "want an IP address, got %q", ip)
+		}
+	}
+	for i, ip := range c.WebRTC.ListenIPs {
+		if net.ParseIP(ip) == nil {
+			bad(fmt.Sprintf("webrtc.listen_ips[%d]", i), "want an IP address, got %q", ip)
 		}
 	}
 }

@@ -152,6 +152,7 @@ func (h *Hub) build(ctx context.Context) error {
 		TCPPort:    h.cfg.WebRTC.TCPPort,
 		DisableTCP: h.cfg.WebRTC.TCPPort == -1,
 		PublicIPs:  h.cfg.WebRTC.PublicIPs,
+		ListenIPs:  h.cfg.WebRTC.ListenIPs,
 		Logger:     h.log.With("part", "webrtc"),
 	})
 	if err != nil {

@@ -206,7 +206,12 @@ func parseOffer(s string) (offer, error) {
 	}
 	for _, md := range d.MediaDescriptions {
 		kind := pwebrtc.NewRTPCodecType(md.MediaName.Media)
-		if kind == 0 || md.MediaName.Port.Value == 0 {
+		if kind == 0 {
+			continue
+		}
+		// Port 0 rejects a section, except with a=bundle-only (RFC 8843
+		// §7.3): Firefox offers every section after the first that way.
+		if _, bundleOnly := md.Attribute("bundle-only"); md.MediaName.Port.Value == 0 && !bundleOnly {
 			continue
 		}
 		if _, ok := md.Attribute("sendonly"); ok {

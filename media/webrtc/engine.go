@@ -6,17 +6,20 @@
 package webrtc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/stdnet"
 	pwebrtc "github.com/pion/webrtc/v4"
 )
@@ -34,14 +37,29 @@ type Config struct {
 	// PublicIPs are the addresses browsers reach us at (NAT 1:1). Host
 	// candidates of private addresses are replaced by them.
 	PublicIPs []string
-	// IncludeLoopback offers loopback candidates. It is switched on by
-	// itself when the machine has only loopback addresses or a public IP is
-	// loopback.
+	// IncludeLoopback offers a loopback candidate (127.0.0.1, or ::1 on a
+	// machine without IPv4 loopback). It is switched on by itself when the
+	// machine has only loopback addresses or a public IP is loopback.
 	IncludeLoopback bool
-	// BatchWrite wraps each UDP socket in pion's sendmmsg batch writer
-	// (Linux). Off by default: in media/webrtc/internal/loadtest it cost more
-	// CPU per packet at 10 viewers and less at 300 (2-core box).
+	// ListenIPs are the local addresses ICE binds and offers host candidates
+	// for (before PublicIPs rewriting). Empty means every usable interface
+	// address. Each session gathers exactly one UDP candidate (and one TCP
+	// candidate) per address, and pion runs two goroutines and keeps an 8 KB
+	// receive buffer per candidate, so listing only the addresses viewers
+	// reach keeps sessions small.
+	ListenIPs []string
+	// BatchWrite wraps each UDP socket in pion's timer-flushed sendmmsg
+	// queue (udp.BatchConn, Linux) instead of unit batching. Off by
+	// default: it cost more CPU per packet at 10 viewers (a 1 ms flush
+	// timer) and adds up to BatchInterval of delay.
 	BatchWrite bool
+	// SingleWrites turns off unit batching (sendbatch.go): every packet is
+	// then its own sendto. Unit batching is also off with BatchWrite.
+	SingleWrites bool
+	// NoGSO keeps unit batching but sends every packet as its own
+	// sendmmsg message (no UDP GSO runs; benchmarks). Without kernel GSO
+	// support unit batching stands aside by itself.
+	NoGSO bool
 	// BatchSize and BatchInterval tune BatchWrite (defaults 64 and 1 ms).
 	BatchSize     int
 	BatchInterval time.Duration
@@ -90,6 +108,7 @@ type Engine struct {
 	udpMux *ice.MultiUDPMuxDefault
 	tcpMux ice.TCPMux
 	tcpLn  net.Listener
+	sends  *sendRegistry // unit batching; nil when off
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -106,12 +125,26 @@ func NewEngine(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("webrtc: public ip %q: %w", ip, err)
 		}
 	}
+	ips, err := iceAddrs(cfg)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, sessions: map[string]*Session{}}
-	loopback := cfg.IncludeLoopback || onlyLoopback() || anyLoopback(cfg.PublicIPs)
+	loopback := slices.ContainsFunc(ips, netip.Addr.IsLoopback)
 	lf := slogFactory{log: cfg.Logger}
 
-	var err error
-	e.udpMux, err = openUDPMux(cfg, loopback, lf)
+	std, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: network: %w", err)
+	}
+	keep := func(ip net.IP) bool {
+		a, ok := netip.AddrFromSlice(ip)
+		return ok && slices.Contains(ips, a.Unmap())
+	}
+	if !cfg.BatchWrite && !cfg.SingleWrites {
+		e.sends = &sendRegistry{}
+	}
+	e.udpMux, err = openUDPMux(cfg, std, e.sends, keep, loopback, lf)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +152,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 	se.SetICEUDPMux(e.udpMux)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(loopback)
+	// The same address set for TCP candidates (the mux's filter covers UDP
+	// only), and one shared Net: otherwise every session's agent lists the
+	// machine's interfaces over netlink again.
+	se.SetIPFilter(keep)
+	se.SetInterfaceFilter(keepInterface)
+	se.SetNet(std)
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	nets := []pwebrtc.NetworkType{pwebrtc.NetworkTypeUDP4, pwebrtc.NetworkTypeUDP6}
 	if !cfg.DisableTCP {
@@ -141,12 +180,47 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e.se = se
 	e.log.Info("webrtc engine ready", "udp", e.UDPAddrs(), "tcp", e.TCPAddr(),
-		"loopback", loopback, "batch_write", cfg.BatchWrite, "public_ips", cfg.PublicIPs)
+		"loopback", loopback, "batch_write", cfg.BatchWrite, "unit_batch", e.sends != nil, "public_ips", cfg.PublicIPs)
 	return e, nil
 }
 
-// openUDPMux opens one socket per local address on the one port.
-func openUDPMux(cfg Config, loopback bool, lf logging.LoggerFactory) (*ice.MultiUDPMuxDefault, error) {
+// iceAddrs is the set of local addresses ICE listens on: Config.ListenIPs,
+// or every usable interface address plus one loopback address when loopback
+// is wanted (IncludeLoopback, a loopback-only machine, a loopback public IP).
+func iceAddrs(cfg Config) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range cfg.ListenIPs {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("webrtc: listen ip %q: %w", s, err)
+		}
+		out = append(out, a.Unmap())
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	local := localAddrs()
+	var loop []netip.Addr
+	for _, a := range local {
+		if a.IsLoopback() {
+			loop = append(loop, a)
+		} else {
+			out = append(out, a)
+		}
+	}
+	if len(loop) > 0 && (cfg.IncludeLoopback || len(out) == 0 || anyLoopback(cfg.PublicIPs)) {
+		// One loopback address is enough: every local client has 127.0.0.1.
+		slices.SortFunc(loop, func(a, b netip.Addr) int { return cmp.Compare(a.BitLen(), b.BitLen()) })
+		out = append(out, loop[0])
+	}
+	if len(out) == 0 {
+		return nil, errors.New("webrtc: no usable local address")
+	}
+	return out, nil
+}
+
+// openUDPMux opens one socket per ICE address on the one port.
+func openUDPMux(cfg Config, std transport.Net, sends *sendRegistry, keep func(net.IP) bool, loopback bool, lf logging.LoggerFactory) (*ice.MultiUDPMuxDefault, error) {
 	port := cfg.UDPPort
 	if port < 0 {
 		p, err := freeUDPPort()
@@ -155,22 +229,22 @@ func openUDPMux(cfg Config, loopback bool, lf logging.LoggerFactory) (*ice.Multi
 		}
 		port = p
 	}
-	std, err := stdnet.NewNet()
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: network: %w", err)
-	}
 	opts := []ice.UDPMuxFromPortOption{
 		ice.UDPMuxFromPortWithLogger(lf.NewLogger("ice-udp")),
 		ice.UDPMuxFromPortWithInterfaceFilter(keepInterface),
+		ice.UDPMuxFromPortWithIPFilter(keep),
 		ice.UDPMuxFromPortWithReadBufferSize(4 << 20),
 		ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
 	}
 	if loopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
-	if cfg.BatchWrite {
+	switch {
+	case cfg.BatchWrite:
 		opts = append(opts, ice.UDPMuxFromPortWithNet(&batchNet{Net: std, size: cfg.BatchSize, interval: cfg.BatchInterval}))
-	} else {
+	case sends != nil:
+		opts = append(opts, ice.UDPMuxFromPortWithNet(&unitNet{Net: std, reg: sends, gso: !cfg.NoGSO, mmsg: cfg.NoGSO}))
+	default:
 		opts = append(opts, ice.UDPMuxFromPortWithNet(std))
 	}
 	m, err := ice.NewMultiUDPMuxFromPort(port, opts...)
@@ -252,15 +326,6 @@ func localAddrs() []netip.Addr {
 		}
 	}
 	return out
-}
-
-func onlyLoopback() bool {
-	for _, a := range localAddrs() {
-		if !a.IsLoopback() {
-			return false
-		}
-	}
-	return true
 }
 
 func anyLoopback(ips []string) bool {

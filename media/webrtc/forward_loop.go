@@ -163,6 +163,8 @@ func (f *Forward) feedEnded(st *forwardState, fu feedUnit) bool {
 // current layer; a fresh keyframe of the pending layer completes a switch.
 func (f *Forward) handle(st *forwardState, fu feedUnit) error {
 	u := fu.u
+	q := f.sub.batch.begin(len(u.Packets))
+	defer q.finish()
 	if fu.layer == st.top && u.Track == f.aIndex && f.audio != nil {
 		return f.audio.writeUnit(u)
 	}

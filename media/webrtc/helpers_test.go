@@ -124,12 +124,27 @@ type viewer struct {
 	firstVideo    chan []byte   // payload of the first video packet
 	firstOnce     sync.Once
 	lost          atomic.Uint64
+	dups          atomic.Uint64 // video packets older than the newest (retransmissions)
+	videoSSRC     atomic.Uint32
+	lastSeq       atomic.Uint32
 	videoCodecSDP atomic.Value
 }
 
 // newViewer builds a recvonly client and returns it with its offer (all
 // candidates gathered). h265Only offers only H.265 for video.
 func newViewer(t testing.TB, h265Only bool) (*viewer, string) {
+	t.Helper()
+	return newViewerNet(t, h265Only, false)
+}
+
+// newTCPViewer is a viewer whose ICE uses TCP only (as behind a firewall
+// that drops UDP): it dials the hub's passive TCP candidates.
+func newTCPViewer(t testing.TB) (*viewer, string) {
+	t.Helper()
+	return newViewerNet(t, false, true)
+}
+
+func newViewerNet(t testing.TB, h265Only, tcpOnly bool) (*viewer, string) {
 	t.Helper()
 	m := &pwebrtc.MediaEngine{}
 	if h265Only {
@@ -147,6 +162,9 @@ func newViewer(t testing.TB, h265Only bool) (*viewer, string) {
 	se := pwebrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if tcpOnly {
+		se.SetNetworkTypes([]pwebrtc.NetworkType{pwebrtc.NetworkTypeTCP4})
+	}
 	api := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(pwebrtc.Configuration{})
 	if err != nil {
@@ -173,6 +191,7 @@ func (v *viewer) onTrack(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
 	video := tr.Kind() == pwebrtc.RTPCodecTypeVideo
 	if video {
 		v.videoCodecSDP.Store(tr.Codec().SDPFmtpLine)
+		v.videoSSRC.Store(uint32(tr.SSRC()))
 	}
 	var last uint16
 	var have bool
@@ -186,10 +205,15 @@ func (v *viewer) onTrack(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
 			continue
 		}
 		v.videoPackets.Add(1)
+		if have && int16(p.SequenceNumber-last) <= 0 {
+			v.dups.Add(1)
+			continue
+		}
 		if have && p.SequenceNumber != last+1 {
 			v.lost.Add(uint64(p.SequenceNumber - last - 1))
 		}
 		last, have = p.SequenceNumber, true
+		v.lastSeq.Store(uint32(last))
 		if p.Marker {
 			v.frames.Add(1)
 		}

@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 
@@ -27,15 +28,19 @@ type nackCounters struct {
 type nackResponder struct {
 	interceptor.NoOp
 	counters *nackCounters
+	batch    *pairBatch // resends of one NACK go out as one batch
 
 	mu      sync.Mutex
 	streams map[uint32]*sentHistory
 }
 
-type nackFactory struct{ counters *nackCounters }
+type nackFactory struct {
+	counters *nackCounters
+	batch    *pairBatch
+}
 
 func (f nackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
-	return &nackResponder{counters: f.counters, streams: map[uint32]*sentHistory{}}, nil
+	return &nackResponder{counters: f.counters, batch: f.batch, streams: map[uint32]*sentHistory{}}, nil
 }
 
 type sentPacket struct {
@@ -113,6 +118,10 @@ func (n *nackResponder) resend(nack *rtcp.TransportLayerNack) {
 	if h == nil {
 		return
 	}
+	if n.batch != nil {
+		q := n.batch.begin(nackCount(nack))
+		defer q.finish()
+	}
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
 			n.counters.requested.Add(1)
@@ -151,6 +160,15 @@ func (h *sentHistory) resend(seq uint16) bool {
 	// nil attributes, as pion's own track writer passes.
 	_, err := h.next.Write(&h.hdr, p.payload, nil)
 	return err == nil
+}
+
+// nackCount is how many packets a NACK asks for.
+func nackCount(nack *rtcp.TransportLayerNack) int {
+	n := 0
+	for _, pair := range nack.Nacks {
+		n += 1 + bits.OnesCount16(uint16(pair.LostPackets))
+	}
+	return n
 }
 
 func supportsNack(info *interceptor.StreamInfo) bool {

@@ -73,6 +73,7 @@ type Session struct {
 	firstKF    atomic.Int64
 	connAt     atomic.Int64
 	hooks      closeHooks // OnClose callbacks
+	batch      pairBatch  // unit batching to the browser's address
 }
 
 // NewWHEPSession answers a WHEP offer (RFC 9725 style, without trickle: the
@@ -102,11 +103,13 @@ func (e *Engine) newSession(ctx context.Context, offerSDP string, r Reader) (*Se
 	if err := s.planTracks(off); err != nil {
 		return nil, "", err
 	}
-	if s.pc, err = e.newPeerConnection(&s.nack); err != nil {
+	if s.pc, err = e.newPeerConnection(&s.nack, &s.batch); err != nil {
 		return nil, "", err
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.pc.OnConnectionStateChange(s.onState)
+	s.batch.reg = e.sends
+	s.batch.watch(s.pc)
 	answer, err := s.negotiate(ctx, offerSDP)
 	if err == nil {
 		err = e.add(s)
@@ -161,7 +164,7 @@ func (s *Session) planTracks(off offer) error {
 
 // newPeerConnection builds a PeerConnection with its own MediaEngine,
 // interceptors and API, sharing the engine's ICE sockets.
-func (e *Engine) newPeerConnection(nc *nackCounters) (*pwebrtc.PeerConnection, error) {
+func (e *Engine) newPeerConnection(nc *nackCounters, batch *pairBatch) (*pwebrtc.PeerConnection, error) {
 	m, err := newMediaEngine()
 	if err != nil {
 		return nil, err
@@ -172,7 +175,7 @@ func (e *Engine) newPeerConnection(nc *nackCounters) (*pwebrtc.PeerConnection, e
 		return nil, fmt.Errorf("webrtc: sender reports: %w", err)
 	}
 	ir.Add(sr)
-	ir.Add(nackFactory{counters: nc})
+	ir.Add(nackFactory{counters: nc, batch: batch})
 	api := pwebrtc.NewAPI(pwebrtc.WithSettingEngine(e.se), pwebrtc.WithMediaEngine(m), pwebrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(pwebrtc.Configuration{})
 	if err != nil {
@@ -242,6 +245,13 @@ func (s *Session) onState(st pwebrtc.PeerConnectionState) {
 	}
 }
 
+// writeUnit sends one unit, as one batch when it has several packets.
+func (s *Session) writeUnit(t *outTrack, u *media.Unit) (bool, error) {
+	q := s.batch.begin(len(u.Packets))
+	defer q.finish()
+	return t.writeUnit(u)
+}
+
 // run waits for ICE, forwards units until the session ends, then tears down.
 func (s *Session) run() {
 	defer s.teardown()
@@ -267,7 +277,7 @@ func (s *Session) run() {
 		if u.Track < 0 || u.Track >= len(s.tracks) || s.tracks[u.Track] == nil {
 			continue
 		}
-		kf, err := s.tracks[u.Track].writeUnit(u)
+		kf, err := s.writeUnit(s.tracks[u.Track], u)
 		if err != nil {
 			if !errors.Is(err, errTrackClosed) {
 				s.log.Info("whep write failed", "err", err)
@@ -287,6 +297,7 @@ func (s *Session) teardown() {
 	}
 	s.r.Close()
 	s.wg.Wait()
+	s.batch.close()
 	s.eng.remove(s)
 	st := s.Stats()
 	s.log.Info("whep session ended", "packets", st.PacketsSent, "bytes", st.BytesSent,

@@ -3,9 +3,13 @@ package webrtc
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/rtcp"
+	pwebrtc "github.com/pion/webrtc/v4"
 
 	"pingan/internal/sample"
 	"pingan/media"
@@ -13,7 +17,13 @@ import (
 
 func newTestEngine(t testing.TB, batch bool) *Engine {
 	t.Helper()
-	e, err := NewEngine(Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, BatchWrite: batch})
+	return newTestEngineCfg(t, Config{BatchWrite: batch})
+}
+
+func newTestEngineCfg(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	cfg.UDPPort, cfg.TCPPort, cfg.IncludeLoopback = -1, -1, true
+	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +51,17 @@ func playSample(ctx context.Context, readers func() []*fakeReader) {
 }
 
 func TestWHEPSessionForwards(t *testing.T) {
-	for _, batch := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "batch"}[batch]
-		t.Run(name, func(t *testing.T) {
-			e := newTestEngine(t, batch)
+	for _, mode := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"unit-gso", Config{}},
+		{"unit-sendmmsg", Config{NoGSO: true}},
+		{"single", Config{SingleWrites: true}},
+		{"timer-batch", Config{BatchWrite: true}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			e := newTestEngineCfg(t, mode.cfg)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			r := newFakeReader(sampleTracks(t))
@@ -82,7 +99,15 @@ func TestWHEPSessionForwards(t *testing.T) {
 			if v.lost.Load() != 0 {
 				t.Errorf("lost %d video packets on loopback", v.lost.Load())
 			}
+			if batching(t, e) && e.sends.batched.Load() == 0 {
+				t.Error("unit batching is on but no packet went through a batch")
+			}
 			s.Close()
+			if e.sends != nil {
+				if n := countQueues(e.sends); n != 0 {
+					t.Errorf("%d send queues left after Close", n)
+				}
+			}
 			if e.Sessions() != 0 {
 				t.Errorf("%d sessions after Close", e.Sessions())
 			}
@@ -172,4 +197,153 @@ func TestWHEPSessionPLIAndGap(t *testing.T) {
 		t.Errorf("keyframe requests %d, want 1", got)
 	}
 	s.Close()
+}
+
+// batching says whether e batches unit writes on this kernel.
+func batching(t testing.TB, e *Engine) bool {
+	t.Helper()
+	if e.sends == nil {
+		return false
+	}
+	if e.cfg.NoGSO {
+		return true
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	must(t, err)
+	defer c.Close()
+	return gsoSupported(c)
+}
+
+func countQueues(r *sendRegistry) int {
+	n := 0
+	r.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// TestWHEPSessionTCPOnly: a viewer that can reach the hub only over TCP
+// (UDP blocked) still connects through the ICE-TCP port and gets clean
+// video; unit batching leaves its TCP writes alone.
+func TestWHEPSessionTCPOnly(t *testing.T) {
+	e := newTestEngineCfg(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := newFakeReader(sampleTracks(t))
+	go playSample(ctx, func() []*fakeReader { return []*fakeReader{r} })
+
+	v, offer := newTCPViewer(t)
+	defer v.pc.Close()
+	s, answer, err := e.NewWHEPSession(ctx, offer, r)
+	must(t, err)
+	if !strings.Contains(answer, "tcptype passive") {
+		t.Fatalf("answer without a passive TCP candidate:\n%s", answer)
+	}
+	v.answer(t, answer)
+	waitFor(t, 15*time.Second, "30 frames over TCP", func() bool { return v.frames.Load() >= 30 })
+	if v.lost.Load() != 0 {
+		t.Errorf("lost %d video packets over TCP", v.lost.Load())
+	}
+	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != pwebrtc.ICEProtocolTCP {
+		t.Errorf("selected pair %v (%v): want TCP", pair, err)
+	}
+	if q := s.batch.q.Load(); q != nil {
+		t.Errorf("TCP session has a UDP send queue for %s", q.dst)
+	}
+	s.Close()
+}
+
+// TestWHEPSessionNACK: packets the viewer NACKs are sent again, as one
+// batch when the engine batches. (The viewer's SRTP replay check drops a
+// copy of a packet it already has, so the count is the hub's.)
+func TestWHEPSessionNACK(t *testing.T) {
+	e := newTestEngineCfg(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	play, stop := context.WithCancel(ctx)
+	r := newFakeReader(sampleTracks(t))
+	go playSample(play, func() []*fakeReader { return []*fakeReader{r} })
+	v, offer := newViewer(t, false)
+	defer v.pc.Close()
+	s, answer, err := e.NewWHEPSession(ctx, offer, r)
+	must(t, err)
+	v.answer(t, answer)
+	waitFor(t, 10*time.Second, "video", func() bool { return v.frames.Load() >= 10 })
+	stop()
+	time.Sleep(100 * time.Millisecond) // let the last unit go out
+
+	last := uint16(v.lastSeq.Load())
+	seqs := []uint16{last - 9, last - 8, last - 7, last - 3}
+	resent := s.Stats().Resent
+	batched := e.sends.batched.Load()
+	must(t, v.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+		SenderSSRC: 1, MediaSSRC: v.videoSSRC.Load(), Nacks: rtcp.NackPairsFromSequenceNumbers(seqs),
+	}}))
+	waitFor(t, 5*time.Second, "the NACKed packets resent", func() bool {
+		return s.Stats().Resent >= resent+uint64(len(seqs))
+	})
+	if st := s.Stats(); st.NACKed < uint64(len(seqs)) {
+		t.Errorf("stats %+v: want %d NACKed", st, len(seqs))
+	}
+	if got := e.sends.batched.Load() - batched; batching(t, e) && got < uint64(len(seqs)) {
+		t.Errorf("%d packets went through a batch, want the %d resent", got, len(seqs))
+	}
+	s.Close()
+}
+
+// TestEngineCandidates: a session offers exactly one host candidate per
+// ICE address and transport: with ListenIPs 127.0.0.1 one UDP and one
+// TCP candidate, and with IncludeLoopback only one loopback address.
+func TestEngineCandidates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want func(addrs []string) bool
+	}{
+		{"listen-ips", Config{ListenIPs: []string{"127.0.0.1"}}, func(a []string) bool { return len(a) == 1 && a[0] == "127.0.0.1" }},
+		{"all", Config{}, func(a []string) bool {
+			loop := 0
+			for _, s := range a {
+				if s == "127.0.0.1" || s == "::1" {
+					loop++
+				}
+			}
+			return loop == 1
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEngineCfg(t, tc.cfg)
+			r := newFakeReader(sampleTracks(t))
+			v, offer := newViewer(t, false)
+			defer v.pc.Close()
+			s, answer, err := e.NewWHEPSession(context.Background(), offer, r)
+			must(t, err)
+			defer s.Close()
+			var udp, tcp []string
+			sections := 0
+			for _, line := range strings.Split(answer, "\n") {
+				if strings.HasPrefix(line, "m=") {
+					sections++ // BUNDLE: every section repeats the candidates
+				}
+				if sections != 1 {
+					continue
+				}
+				f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "a=candidate:"))
+				if !strings.HasPrefix(strings.TrimSpace(line), "a=candidate:") || len(f) < 8 || f[1] != "1" {
+					continue // pion repeats each candidate as component 2
+				}
+				switch strings.ToLower(f[2]) {
+				case "udp":
+					udp = append(udp, f[4])
+				case "tcp":
+					tcp = append(tcp, f[4])
+				}
+			}
+			if !tc.want(udp) || len(udp) != len(e.UDPAddrs()) {
+				t.Errorf("udp candidates %v (sockets %v)", udp, e.UDPAddrs())
+			}
+			if len(tcp) != len(udp) {
+				t.Errorf("tcp candidates %v: want one per address %v", tcp, udp)
+			}
+		})
+	}
 }

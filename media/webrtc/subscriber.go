@@ -75,6 +75,7 @@ type Subscriber struct {
 	forwards map[*Forward]struct{}
 	closing  bool
 	hooks    closeHooks // OnClose callbacks
+	batch    pairBatch  // unit batching to the client's address (sendbatch.go)
 }
 
 // NewSubscriber builds a subscriber PeerConnection. Nothing is offered
@@ -98,6 +99,8 @@ func (e *Engine) NewSubscriber(ctx context.Context, opts SubscriberOptions) (*Su
 	}
 	s.pc = pc
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.batch.reg = e.sends
+	s.batch.watch(pc)
 	pc.OnConnectionStateChange(func(st pwebrtc.PeerConnectionState) {
 		if st == pwebrtc.PeerConnectionStateFailed || st == pwebrtc.PeerConnectionStateClosed {
 			s.cancel()
@@ -126,7 +129,7 @@ func (e *Engine) newSubscriberPC(s *Subscriber) (*pwebrtc.PeerConnection, error)
 		return nil, fmt.Errorf("webrtc: sender reports: %w", err)
 	}
 	ir.Add(sr)
-	ir.Add(nackFactory{counters: &s.nack})
+	ir.Add(nackFactory{counters: &s.nack, batch: &s.batch})
 	if !s.opts.DisableBWE {
 		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 			return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(s.opts.InitialBitrate),
@@ -294,6 +297,7 @@ func (s *Subscriber) teardown() {
 	if err := s.pc.Close(); err != nil {
 		s.log.Debug("subscriber close peer connection", "err", err)
 	}
+	s.batch.close()
 	s.wg.Wait()
 	s.eng.peers.remove(s)
 	s.hooks.fire()

@@ -54,6 +54,9 @@ func TestSubscriberRenegotiates(t *testing.T) {
 	if st := s.Stats(); st.Forwards != 1 || st.PacketsSent == 0 {
 		t.Errorf("stats %+v", st)
 	}
+	if batching(t, e) && e.sends.batched.Load() == 0 {
+		t.Error("two forwards on one subscriber: no packet went through a unit batch")
+	}
 	if info, _ := hub.Info("room/r/a"); info.Readers != 0 {
 		t.Errorf("a still has %d readers after its forward closed", info.Readers)
 	}

@@ -6,7 +6,7 @@
 // (Stream.Write → the session's WriteRTP, per packet; webrtc.Config.WriteLatency).
 // -cpuprofile/-memprofile write hub profiles of each round's window.
 //
-//	go run ./media/webrtc/internal/loadtest -viewers 1,10,100,300 -duration 10s [-batch] [-notcp] [-cpuprofile F] [-memprofile F]
+//	go run ./media/webrtc/internal/loadtest -viewers 1,10,100,300 -duration 10s [-single|-nogso|-batch] [-notcp] [-ips A,B] [-cpuprofile F] [-memprofile F]
 package main
 
 import (
@@ -42,9 +42,12 @@ var cpuProfile, memProfile string
 func main() {
 	viewers := flag.String("viewers", "1,10,100", "viewer counts to run, comma-separated")
 	duration := flag.Duration("duration", 10*time.Second, "measurement window per count")
-	batch := flag.Bool("batch", false, "batch UDP writes (sendmmsg)")
+	batch := flag.Bool("batch", false, "batch UDP writes with pion's timer-flushed sendmmsg queue (udp.BatchConn)")
+	single := flag.Bool("single", false, "one sendto per packet (no unit batching)")
+	noGSO := flag.Bool("nogso", false, "unit batching with sendmmsg but without UDP GSO")
 	bitrate := flag.Int("bitrate", 2000, "video bitrate in kbit/s (filler-padded)")
 	noTCP := flag.Bool("notcp", false, "hub without ICE-TCP (fewer local candidates per viewer)")
+	ips := flag.String("ips", "127.0.0.1", "hub ICE addresses, comma-separated (the viewers reach only loopback); empty: every interface address plus loopback")
 	child := flag.Bool("child", false, "internal: run viewers")
 	n := flag.Int("n", 1, "internal: viewers in the child")
 	url := flag.String("url", "", "internal: WHEP url")
@@ -58,7 +61,10 @@ func main() {
 		}
 		return
 	}
-	if err := runHub(*viewers, *duration, *batch, *noTCP, *bitrate); err != nil {
+	if memProfile != "" {
+		runtime.MemProfileRate = 4096 // per-session allocations are a few KB each
+	}
+	if err := runHub(*viewers, *duration, writeMode{timer: *batch, single: *single, noGSO: *noGSO}, *noTCP, *bitrate, *ips); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -102,7 +108,23 @@ func (s *server) take() []*webrtc.Session {
 	return out
 }
 
-func runHub(counts string, d time.Duration, batch, noTCP bool, kbps int) error {
+// writeMode picks the hub's UDP write path.
+type writeMode struct{ timer, single, noGSO bool }
+
+func (w writeMode) String() string {
+	switch {
+	case w.timer:
+		return "timer-batch"
+	case w.single:
+		return "single"
+	case w.noGSO:
+		return "unit-sendmmsg"
+	default:
+		return "unit-sendmmsg+gso"
+	}
+}
+
+func runHub(counts string, d time.Duration, wm writeMode, noTCP bool, kbps int, ips string) error {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,7 +138,12 @@ func runHub(counts string, d time.Duration, batch, noTCP bool, kbps int) error {
 		return err
 	}
 	lat := &webrtc.LatencyHistogram{}
-	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, BatchWrite: batch, DisableTCP: noTCP, WriteLatency: lat})
+	var listen []string
+	if ips != "" {
+		listen = strings.Split(ips, ",")
+	}
+	eng, err := webrtc.NewEngine(webrtc.Config{UDPPort: -1, TCPPort: -1, IncludeLoopback: true, ListenIPs: listen,
+		BatchWrite: wm.timer, SingleWrites: wm.single, NoGSO: wm.noGSO, DisableTCP: noTCP, WriteLatency: lat})
 	if err != nil {
 		return err
 	}
@@ -128,7 +155,7 @@ func runHub(counts string, d time.Duration, batch, noTCP bool, kbps int) error {
 	}
 	go func() { _ = http.Serve(ln, srv) }()
 	url := "http://" + ln.Addr().String() + "/whep"
-	fmt.Printf("batch=%v tcp=%v bitrate=%dkbit/s window=%s GOMAXPROCS=%d\n", batch, !noTCP, kbps, d, runtime.GOMAXPROCS(0))
+	fmt.Printf("writes=%v tcp=%v ice=%v bitrate=%dkbit/s window=%s GOMAXPROCS=%d\n", wm, !noTCP, eng.UDPAddrs(), kbps, d, runtime.GOMAXPROCS(0))
 	fmt.Println("cpu/pkt = hub user+sys CPU per packet-to-viewer (usr/sys split: on loopback the kernel charges the viewers' UDP receive path to the sender);")
 	fmt.Println("write p50/p99/max = Stream.Write → session WriteRTP per packet; udp drops = host UDP RcvbufErrors+SndbufErrors in the window")
 	fmt.Println("viewers  pkts→viewers  cpu/pkt   (usr/sys)        rss/viewer  loss     udp drops  write p50/p99/max        connect p50/p99   connect→key p50/p99  POST→key p50/p99")
@@ -175,8 +202,8 @@ func round(srv *server, url string, n int, d time.Duration) error {
 	drops1 := udpDrops()
 	lp50, lp99, lmax := srv.lat.Quantile(0.5), srv.lat.Quantile(0.99), srv.lat.Max()
 	rss1, m1 := rss(), memStats()
+	writeHeapProfile(n) // before the viewers hang up
 	stopCPU()
-	writeHeapProfile(n)
 	var res result
 	if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 		return fmt.Errorf("child result %q: %w", sc.Text(), err)
@@ -253,6 +280,11 @@ func writeHeapProfile(n int) {
 	if memProfile == "" {
 		return
 	}
+	// Goroutines first: the viewers hang up right after their result line.
+	if g, err := os.Create(fmt.Sprintf("%s.%d.goroutines", memProfile, n)); err == nil {
+		_ = pprof.Lookup("goroutine").WriteTo(g, 1)
+		_ = g.Close()
+	}
 	f, err := os.Create(fmt.Sprintf("%s.%d", memProfile, n))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "memprofile:", err)
@@ -262,10 +294,6 @@ func writeHeapProfile(n int) {
 	runtime.GC()
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		fmt.Fprintln(os.Stderr, "memprofile:", err)
-	}
-	if g, err := os.Create(fmt.Sprintf("%s.%d.goroutines", memProfile, n)); err == nil {
-		_ = pprof.Lookup("goroutine").WriteTo(g, 1)
-		_ = g.Close()
 	}
 }
 
