@@ -276,15 +276,24 @@ func (m *Manager) Restore(ctx context.Context) (int, error) {
 		r := restoredRoom(m, saved)
 		closed := r.closeOpenRows(now)
 		m.mu.Lock()
-		if _, dup := m.rooms[r.id]; !dup {
+		_, dup := m.rooms[r.id]
+		if !dup {
 			m.rooms[r.id] = r
 			n++
 		}
 		m.mu.Unlock()
+		if dup {
+			continue
+		}
 		for _, a := range closed {
 			m.persist.row(r.id, a)
 		}
-		r.log.Info("room restored", "kind", r.kind, "name", r.name, "attendance", len(r.attendance), "closed_rows", len(closed))
+		for _, c := range saved.Cameras {
+			if _, err := r.AddCamera(media.StreamID(c.Stream), c.Name); err != nil {
+				r.log.Warn("camera not restored", "stream", c.Stream, "err", err)
+			}
+		}
+		r.log.Info("room restored", "kind", r.kind, "name", r.name, "attendance", len(r.attendance), "closed_rows", len(closed), "cameras", len(saved.Cameras))
 	}
 	return n, nil
 }

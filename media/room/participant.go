@@ -63,6 +63,7 @@ type Participant struct {
 	connected  bool
 	grace      *time.Timer
 	left       bool
+	removed    bool                    // a host removed it (a removed camera is not restored)
 	wanted     map[media.StreamID]bool // manual subscriptions
 	unwanted   map[media.StreamID]bool // auto mode opt-outs
 	quality    map[media.StreamID]int  // requested top layer per publication; absent = top

@@ -262,6 +262,9 @@ func (p *Participant) unpublishAll() {
 	}
 }
 
+// cameraUserPrefix + stream is a camera pseudo-participant's user.
+const cameraUserPrefix = "camera:"
+
 // AddCamera adds a stream (gb/…, rtsp/…, demo/…) as a pseudo-participant
 // every member receives; members may also read it over WHEP as
 // room/{room}/{participant} (a hub alias). The caller checks that the host
@@ -282,8 +285,9 @@ func (r *Room) AddCamera(stream media.StreamID, name string) (*Participant, erro
 		r.mu.Unlock()
 		return nil, fmt.Errorf("%w: a meeting has at most %d publishers", ErrFull, r.m.cfg.MaxMeetingPublishers)
 	}
-	p := r.newParticipantLocked(name, "camera:"+string(stream), RoleParticipant, true)
+	p := r.newParticipantLocked(name, cameraUserPrefix+string(stream), RoleParticipant, true)
 	p.connected = true
+	r.m.persist.room(r.recordLocked()) // the camera comes back after a restart
 	alias := media.StreamID(fmt.Sprintf("room/%s/%s", r.id, p.id))
 	pub := &publication{id: alias, source: "camera", label: string(p.id), owner: p}
 	pub.live.Store(true) // on-demand sources start on the first reader

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,12 @@ func (r *Room) recordLocked() Record {
 		rec.Banned = append(rec.Banned, u)
 	}
 	slices.Sort(rec.Banned)
+	for _, id := range r.order {
+		if p := r.parts[id]; p != nil && p.camera && !p.removed {
+			stream, _ := strings.CutPrefix(p.user, cameraUserPrefix)
+			rec.Cameras = append(rec.Cameras, Camera{Stream: stream, Name: p.name})
+		}
+	}
 	return rec
 }
 
@@ -273,6 +280,7 @@ func (r *Room) Remove(by, target ParticipantID) error {
 	if !p.camera {
 		r.banned[p.user] = true
 	}
+	p.removed = true // a removed camera is not restored
 	r.m.persist.room(r.recordLocked())
 	r.mu.Unlock()
 	p.emit(Event{Type: EventRemoved, Room: r.id, From: by, Time: time.Now().UTC()})

@@ -38,6 +38,15 @@ type Record struct {
 	Settings Settings   `json:"settings"`
 	// Banned are the users a host removed; they may not come back.
 	Banned []string `json:"banned,omitempty"`
+	// Cameras are the streams hosts added (AddCamera); a restart adds
+	// them again.
+	Cameras []Camera `json:"cameras,omitempty"`
+}
+
+// Camera is a stream added to a room as a pseudo-participant.
+type Camera struct {
+	Stream string `json:"stream"`
+	Name   string `json:"name,omitempty"`
 }
 
 // Row is one attendance row of a room.
