@@ -21,16 +21,26 @@ type batchNet struct {
 
 // ListenUDP opens the socket and wraps it.
 func (n *batchNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
+	raw, err := listenRawUDP(n.Net, network, laddr, "batch write")
+	if err != nil {
+		return nil, err
+	}
+	return &batchConn{UDPConn: raw, batch: udp.NewBatchConn(raw, n.size, n.interval)}, nil
+}
+
+// listenRawUDP opens a socket with n, which must be the OS network: the
+// batching wrappers need the *net.UDPConn underneath.
+func listenRawUDP(n transport.Net, network string, laddr *net.UDPAddr, what string) (*net.UDPConn, error) {
+	c, err := n.ListenUDP(network, laddr)
 	if err != nil {
 		return nil, err
 	}
 	raw, ok := c.(*net.UDPConn)
 	if !ok {
 		_ = c.Close()
-		return nil, fmt.Errorf("webrtc: batch write needs a *net.UDPConn, got %T", c)
+		return nil, fmt.Errorf("webrtc: %s needs a *net.UDPConn, got %T", what, c)
 	}
-	return &batchConn{UDPConn: raw, batch: udp.NewBatchConn(raw, n.size, n.interval)}, nil
+	return raw, nil
 }
 
 // batchConn keeps the raw socket's allocation-free reads (ice's

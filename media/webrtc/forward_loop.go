@@ -163,10 +163,12 @@ func (f *Forward) feedEnded(st *forwardState, fu feedUnit) bool {
 // current layer; a fresh keyframe of the pending layer completes a switch.
 func (f *Forward) handle(st *forwardState, fu feedUnit) error {
 	u := fu.u
+	now := f.sub.clock.begin()
+	defer f.sub.clock.end()
 	q := f.sub.batch.begin(len(u.Packets))
 	defer q.finish()
 	if fu.layer == st.top && u.Track == f.aIndex && f.audio != nil {
-		return f.audio.writeUnit(u)
+		return f.audio.writeUnit(u, now)
 	}
 	if f.video == nil {
 		return nil
@@ -190,5 +192,5 @@ func (f *Forward) handle(st *forwardState, fu feedUnit) error {
 	if fu.layer != st.cur {
 		return nil
 	}
-	return f.video.writeUnit(u)
+	return f.video.writeUnit(u, now)
 }

@@ -81,8 +81,9 @@ func (t *downTrack) switchSource() { t.rebase = true }
 // when the cached keyframe went by); the caller asks for a keyframe.
 var errNeedKeyframe = errors.New("webrtc: waiting for a keyframe")
 
-// writeUnit sends u's packets; video waits for its first keyframe.
-func (t *downTrack) writeUnit(u *media.Unit) error {
+// writeUnit sends u's packets; video waits for its first keyframe. now is
+// when the unit's write began.
+func (t *downTrack) writeUnit(u *media.Unit, now time.Time) error {
 	b := t.binding.Load()
 	if b == nil {
 		return nil // not negotiated yet
@@ -93,7 +94,6 @@ func (t *downTrack) writeUnit(u *media.Unit) error {
 		}
 		t.started = true
 	}
-	now := time.Now()
 	var n, size uint64
 	defer func() {
 		t.packets.Add(n)

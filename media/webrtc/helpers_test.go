@@ -146,6 +146,16 @@ func newTCPViewer(t testing.TB) (*viewer, string) {
 
 func newViewerNet(t testing.TB, h265Only, tcpOnly bool) (*viewer, string) {
 	t.Helper()
+	return newViewerWith(t, h265Only, func(se *pwebrtc.SettingEngine) {
+		if tcpOnly {
+			se.SetNetworkTypes([]pwebrtc.NetworkType{pwebrtc.NetworkTypeTCP4})
+		}
+	})
+}
+
+// newViewerWith builds a viewer whose SettingEngine tweak adjusts.
+func newViewerWith(t testing.TB, h265Only bool, tweak func(*pwebrtc.SettingEngine)) (*viewer, string) {
+	t.Helper()
 	m := &pwebrtc.MediaEngine{}
 	if h265Only {
 		must(t, m.RegisterCodec(pwebrtc.RTPCodecParameters{
@@ -162,9 +172,7 @@ func newViewerNet(t testing.TB, h265Only, tcpOnly bool) (*viewer, string) {
 	se := pwebrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	if tcpOnly {
-		se.SetNetworkTypes([]pwebrtc.NetworkType{pwebrtc.NetworkTypeTCP4})
-	}
+	tweak(&se)
 	api := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(pwebrtc.Configuration{})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
@@ -14,16 +15,32 @@ import (
 // retransmission (a power of two; about 2.5 s of a 2 Mbit/s stream).
 const nackHistory = 512
 
+// A packet is resent at most nackMaxResends times, and not again within
+// nackResendGap of its last resend (a NACK that crossed the resend in
+// flight). A client that re-NACKs every missing packet on a timer (pion's
+// generator: every 100 ms, without limit, for its 512-packet window)
+// otherwise makes an overloaded viewer cost the hub up to 30 resends per
+// lost packet, more CPU than the forwarding itself (LiveKit's sequencer caps
+// at 3 as well).
+const (
+	nackMaxResends = 3
+	nackResendGap  = 20 * time.Millisecond
+)
+
+// nackEpoch is the origin of sentPacket.resentAt (monotonic).
+var nackEpoch = time.Now()
+
 // nackCounters are a session's retransmission statistics.
 type nackCounters struct {
-	requested, resent, missed atomic.Uint64
+	// throttled: asked again too soon or too often (nackMaxResends)
+	requested, resent, missed, throttled atomic.Uint64
 }
 
 // nackResponder answers NACKs (RFC 4585 §6.2.1) from the packets this
 // PeerConnection sent. Unlike pion's nack.ResponderInterceptor it copies no
 // payload: the hub's packets are immutable, so the history keeps a
 // reference to the shared payload plus the few header fields this
-// subscriber rewrote (about 40 bytes per entry, 20 KiB per video stream),
+// subscriber rewrote (about 48 bytes per entry, 24 KiB per video stream),
 // which makes the payload memory one per-stream cache shared by every viewer.
 type nackResponder struct {
 	interceptor.NoOp
@@ -44,11 +61,13 @@ func (f nackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 }
 
 type sentPacket struct {
-	payload []byte
-	ts      uint32
-	seq     uint16
-	marker  bool
-	valid   bool
+	payload  []byte
+	resentAt time.Duration // since nackEpoch
+	ts       uint32
+	seq      uint16
+	resends  uint8
+	marker   bool
+	valid    bool
 }
 
 type sentHistory struct {
@@ -122,18 +141,31 @@ func (n *nackResponder) resend(nack *rtcp.TransportLayerNack) {
 		q := n.batch.begin(nackCount(nack))
 		defer q.finish()
 	}
+	now := time.Since(nackEpoch)
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
 			n.counters.requested.Add(1)
-			if h.resend(seq) {
+			switch h.resend(seq, now) {
+			case resent:
 				n.counters.resent.Add(1)
-			} else {
+			case throttled:
+				n.counters.throttled.Add(1)
+			default:
 				n.counters.missed.Add(1)
 			}
 			return true
 		})
 	}
 }
+
+// resendResult is what became of one NACKed packet.
+type resendResult int
+
+const (
+	missed    resendResult = iota // not in the history (or the write failed)
+	resent                        // sent again
+	throttled                     // resent too recently or too often
+)
 
 func (h *sentHistory) add(hdr *rtp.Header, payload []byte) {
 	h.mu.Lock()
@@ -143,14 +175,23 @@ func (h *sentHistory) add(hdr *rtp.Header, payload []byte) {
 	h.mu.Unlock()
 }
 
-// resend writes the packet with sequence number seq again, if remembered.
-func (h *sentHistory) resend(seq uint16) bool {
+// resend writes the packet with sequence number seq again, if remembered
+// and not throttled; now is the time since nackEpoch.
+func (h *sentHistory) resend(seq uint16, now time.Duration) resendResult {
 	h.mu.Lock()
-	p := h.ring[seq%nackHistory]
-	h.mu.Unlock()
-	if !p.valid || p.seq != seq {
-		return false
+	e := &h.ring[seq%nackHistory]
+	if !e.valid || e.seq != seq {
+		h.mu.Unlock()
+		return missed
 	}
+	if e.resends >= nackMaxResends || (e.resends > 0 && now-e.resentAt < nackResendGap) {
+		h.mu.Unlock()
+		return throttled
+	}
+	e.resends++
+	e.resentAt = now
+	p := *e
+	h.mu.Unlock()
 	h.resendMu.Lock()
 	defer h.resendMu.Unlock()
 	h.hdr = rtp.Header{
@@ -158,8 +199,10 @@ func (h *sentHistory) resend(seq uint16) bool {
 		SequenceNumber: p.seq, Timestamp: p.ts, SSRC: h.ssrc,
 	}
 	// nil attributes, as pion's own track writer passes.
-	_, err := h.next.Write(&h.hdr, p.payload, nil)
-	return err == nil
+	if _, err := h.next.Write(&h.hdr, p.payload, nil); err != nil {
+		return missed
+	}
+	return resent
 }
 
 // nackCount is how many packets a NACK asks for.

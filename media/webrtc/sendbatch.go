@@ -2,7 +2,6 @@ package webrtc
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -58,6 +57,7 @@ func (r *sendRegistry) register(dst netip.AddrPort) *sendQueue {
 
 func (r *sendRegistry) unregister(q *sendQueue) {
 	if r != nil && q != nil {
+		q.gone.Store(true)
 		r.m.CompareAndDelete(q.dst, q)
 	}
 }
@@ -67,6 +67,7 @@ type sendQueue struct {
 	reg  *sendRegistry
 	dst  netip.AddrPort
 	addr *net.UDPAddr // dst for sendmmsg, built once
+	gone atomic.Bool  // unregistered: a unitConn's cached pointer is stale
 
 	mu   sync.Mutex
 	open int       // writers inside begin/end (a subscriber's forwards share the queue)
@@ -202,14 +203,9 @@ type unitNet struct {
 }
 
 func (n *unitNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
+	raw, err := listenRawUDP(n.Net, network, laddr, "unit batching")
 	if err != nil {
 		return nil, err
-	}
-	raw, ok := c.(*net.UDPConn)
-	if !ok {
-		_ = c.Close()
-		return nil, fmt.Errorf("webrtc: unit batching needs a *net.UDPConn, got %T", c)
 	}
 	u := &unitConn{UDPConn: raw, reg: n.reg, mmsg: n.mmsg}
 	if laddr != nil && laddr.IP.To4() != nil {
@@ -233,6 +229,9 @@ type unitConn struct {
 	batch batchWriter
 	gso   atomic.Bool // off without kernel support or after an EIO
 	mmsg  bool
+	// last is the queue the previous batched write went to: a unit's
+	// packets all go to one address, so most writes skip the map lookup.
+	last atomic.Pointer[sendQueue]
 }
 
 func (c *unitConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
@@ -244,11 +243,25 @@ func (c *unitConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 		if a := addr.Addr(); a.Is4In6() {
 			addr = netip.AddrPortFrom(a.Unmap(), addr.Port())
 		}
-		if q, ok := c.reg.m.Load(addr); ok && q.(*sendQueue).add(c, b) {
+		if q := c.queue(addr); q != nil && q.add(c, b) {
+			if c.last.Load() != q {
+				c.last.Store(q) // only a queue that batches: a lone audio packet would evict it
+			}
 			return len(b), nil
 		}
 	}
 	return c.WriteToUDPAddrPort(b, addr)
+}
+
+// queue finds the registered queue for addr, if any.
+func (c *unitConn) queue(addr netip.AddrPort) *sendQueue {
+	if q := c.last.Load(); q != nil && q.dst == addr && !q.gone.Load() {
+		return q
+	}
+	if v, ok := c.reg.m.Load(addr); ok {
+		return v.(*sendQueue)
+	}
+	return nil
 }
 
 func (c *unitConn) WriteTo(b []byte, addr net.Addr) (int, error) {

@@ -74,6 +74,7 @@ type Session struct {
 	connAt     atomic.Int64
 	hooks      closeHooks // OnClose callbacks
 	batch      pairBatch  // unit batching to the browser's address
+	clock      *sendClock // the sender reports' clock, read once per unit
 }
 
 // NewWHEPSession answers a WHEP offer (RFC 9725 style, without trickle: the
@@ -97,13 +98,13 @@ func (e *Engine) newSession(ctx context.Context, offerSDP string, r Reader) (*Se
 	}
 	s := &Session{
 		id: newID(), eng: e, r: r, created: time.Now(),
-		connected: make(chan struct{}), done: make(chan struct{}),
+		connected: make(chan struct{}), done: make(chan struct{}), clock: newSendClock(),
 	}
 	s.log = e.log.With("whep", s.id)
 	if err := s.planTracks(off); err != nil {
 		return nil, "", err
 	}
-	if s.pc, err = e.newPeerConnection(&s.nack, &s.batch); err != nil {
+	if s.pc, err = e.newPeerConnection(&s.nack, &s.batch, s.clock); err != nil {
 		return nil, "", err
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -163,19 +164,22 @@ func (s *Session) planTracks(off offer) error {
 }
 
 // newPeerConnection builds a PeerConnection with its own MediaEngine,
-// interceptors and API, sharing the engine's ICE sockets.
-func (e *Engine) newPeerConnection(nc *nackCounters, batch *pairBatch) (*pwebrtc.PeerConnection, error) {
+// interceptors and API, sharing the engine's ICE sockets. The sender
+// reports are the outer interceptor (added last) so they see first
+// transmissions only: a retransmission's old timestamp paired with the time
+// it was resent would skew the RTP-to-NTP mapping of the next report.
+func (e *Engine) newPeerConnection(nc *nackCounters, batch *pairBatch, clock *sendClock) (*pwebrtc.PeerConnection, error) {
 	m, err := newMediaEngine()
 	if err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	sr, err := report.NewSenderInterceptor()
+	ir.Add(nackFactory{counters: nc, batch: batch})
+	sr, err := report.NewSenderInterceptor(report.SenderNow(clock.now))
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: sender reports: %w", err)
 	}
 	ir.Add(sr)
-	ir.Add(nackFactory{counters: nc, batch: batch})
 	api := pwebrtc.NewAPI(pwebrtc.WithSettingEngine(e.se), pwebrtc.WithMediaEngine(m), pwebrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(pwebrtc.Configuration{})
 	if err != nil {
@@ -247,9 +251,11 @@ func (s *Session) onState(st pwebrtc.PeerConnectionState) {
 
 // writeUnit sends one unit, as one batch when it has several packets.
 func (s *Session) writeUnit(t *outTrack, u *media.Unit) (bool, error) {
+	now := s.clock.begin()
+	defer s.clock.end()
 	q := s.batch.begin(len(u.Packets))
 	defer q.finish()
-	return t.writeUnit(u)
+	return t.writeUnit(u, now)
 }
 
 // run waits for ICE, forwards units until the session ends, then tears down.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/rtcp"
 	pwebrtc "github.com/pion/webrtc/v4"
 
@@ -290,6 +291,53 @@ func TestWHEPSessionNACK(t *testing.T) {
 	s.Close()
 }
 
+// TestWHEPSessionNACKThrottle: a client that NACKs the same packets over and
+// over (pion's generator re-NACKs every 100 ms) gets each one at most
+// nackMaxResends times, and a NACK repeated within nackResendGap of the
+// resend is ignored.
+func TestWHEPSessionNACKThrottle(t *testing.T) {
+	e := newTestEngineCfg(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	play, stop := context.WithCancel(ctx)
+	r := newFakeReader(sampleTracks(t))
+	go playSample(play, func() []*fakeReader { return []*fakeReader{r} })
+	v, offer := newViewer(t, false)
+	defer v.pc.Close()
+	s, answer, err := e.NewWHEPSession(ctx, offer, r)
+	must(t, err)
+	defer s.Close()
+	v.answer(t, answer)
+	waitFor(t, 10*time.Second, "video", func() bool { return v.frames.Load() >= 10 })
+	stop()
+	time.Sleep(100 * time.Millisecond) // let the last unit go out
+
+	last := uint16(v.lastSeq.Load())
+	seqs := []uint16{last - 5, last - 2}
+	nack := []rtcp.Packet{&rtcp.TransportLayerNack{
+		SenderSSRC: 1, MediaSSRC: v.videoSSRC.Load(), Nacks: rtcp.NackPairsFromSequenceNumbers(seqs),
+	}}
+	resent0, throttled0 := s.nack.resent.Load(), s.nack.throttled.Load()
+	want := func(what string, resent, throttled int) {
+		t.Helper()
+		waitFor(t, 5*time.Second, what, func() bool {
+			return s.nack.resent.Load()-resent0 == uint64(resent*len(seqs)) &&
+				s.nack.throttled.Load()-throttled0 == uint64(throttled*len(seqs))
+		})
+	}
+	// Twice in one compound packet: the second crossed the resend in flight.
+	must(t, v.pc.WriteRTCP(append(nack, nack...)))
+	want("one resend, the NACK within the gap ignored", 1, 1)
+	for i := 2; i <= nackMaxResends+2; i++ {
+		time.Sleep(nackResendGap + 10*time.Millisecond)
+		must(t, v.pc.WriteRTCP(nack))
+		want("spaced NACKs", min(i, nackMaxResends), 1+max(0, i-nackMaxResends))
+	}
+	if st := s.Stats(); st.Resent != s.nack.resent.Load() {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 // TestEngineCandidates: a session offers exactly one host candidate per
 // ICE address and transport: with ListenIPs 127.0.0.1 one UDP and one
 // TCP candidate, and with IncludeLoopback only one loopback address.
@@ -346,4 +394,104 @@ func TestEngineCandidates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWHEPSessionSRTPProfiles: the hub prefers AES-128-GCM but still serves
+// a client that offers only the HMAC profile or only GCM.
+func TestWHEPSessionSRTPProfiles(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		profiles []dtls.SRTPProtectionProfile
+	}{
+		{"pion-default", nil},
+		{"hmac-only", []dtls.SRTPProtectionProfile{dtls.SRTP_AES128_CM_HMAC_SHA1_80}},
+		{"gcm-only", []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEngine(t, false)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := newFakeReader(sampleTracks(t))
+			go playSample(ctx, func() []*fakeReader { return []*fakeReader{r} })
+			v, offer := newViewerWith(t, false, func(se *pwebrtc.SettingEngine) {
+				if tc.profiles != nil {
+					se.SetSRTPProtectionProfiles(tc.profiles...)
+				}
+			})
+			defer v.pc.Close()
+			s, answer, err := e.NewWHEPSession(ctx, offer, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			v.answer(t, answer)
+			waitFor(t, 10*time.Second, "10 frames", func() bool { return v.frames.Load() >= 10 })
+		})
+	}
+}
+
+// TestWHEPSessionSenderReports: the viewer gets video sender reports whose
+// NTP time is the wall clock and whose RTP time advances with it (the
+// reports' clock is read once per unit, sendClock).
+func TestWHEPSessionSenderReports(t *testing.T) {
+	e := newTestEngine(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := newFakeReader(sampleTracks(t))
+	go playSample(ctx, func() []*fakeReader { return []*fakeReader{r} })
+	v, offer := newViewer(t, false)
+	defer v.pc.Close()
+	s, answer, err := e.NewWHEPSession(ctx, offer, r)
+	must(t, err)
+	defer s.Close()
+	v.answer(t, answer)
+	waitFor(t, 10*time.Second, "video", func() bool { return v.frames.Load() >= 1 })
+
+	type report struct {
+		ntp, at time.Time
+		rtp     uint32
+	}
+	reports := make(chan report, 16)
+	for _, rx := range v.pc.GetReceivers() {
+		go func() {
+			for {
+				pkts, _, err := rx.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, p := range pkts {
+					if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == v.videoSSRC.Load() {
+						reports <- report{ntp: ntpTime(sr.NTPTime), at: time.Now(), rtp: sr.RTPTime}
+					}
+				}
+			}
+		}()
+	}
+	var got []report
+	for len(got) < 3 {
+		select {
+		case rp := <-reports:
+			got = append(got, rp)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d video sender reports in 5 s", len(got))
+		}
+	}
+	for i, rp := range got {
+		if d := rp.at.Sub(rp.ntp); d < -50*time.Millisecond || d > 50*time.Millisecond {
+			t.Errorf("report %d: NTP time %v off the wall clock by %v", i, rp.ntp, d)
+		}
+		if i == 0 {
+			continue
+		}
+		rtpSpan := time.Duration(int32(rp.rtp-got[i-1].rtp)) * time.Second / 90000
+		if d := rtpSpan - rp.ntp.Sub(got[i-1].ntp); d < -40*time.Millisecond || d > 40*time.Millisecond {
+			t.Errorf("report %d: RTP time advanced %v, NTP time %v", i, rtpSpan, rp.ntp.Sub(got[i-1].ntp))
+		}
+	}
+}
+
+// ntpTime converts a 64-bit NTP timestamp.
+func ntpTime(ntp uint64) time.Time {
+	const unixFrom1900 = 2208988800
+	return time.Unix(int64(ntp>>32)-unixFrom1900, int64((ntp&0xffffffff)*1e9>>32))
 }

@@ -76,6 +76,7 @@ type Subscriber struct {
 	closing  bool
 	hooks    closeHooks // OnClose callbacks
 	batch    pairBatch  // unit batching to the client's address (sendbatch.go)
+	clock    *sendClock // the sender reports' clock, read once per unit (clock.go)
 }
 
 // NewSubscriber builds a subscriber PeerConnection. Nothing is offered
@@ -90,7 +91,7 @@ func (e *Engine) NewSubscriber(ctx context.Context, opts SubscriberOptions) (*Su
 	s := &Subscriber{
 		id: newID(), eng: e, opts: opts, done: make(chan struct{}),
 		negReq: make(chan struct{}, 1), answerCh: make(chan string, 1),
-		forwards: map[*Forward]struct{}{},
+		forwards: map[*Forward]struct{}{}, clock: newSendClock(),
 	}
 	s.log = e.log.With("subscriber", s.id)
 	pc, err := e.newSubscriberPC(s)
@@ -124,7 +125,7 @@ func (e *Engine) newSubscriberPC(s *Subscriber) (*pwebrtc.PeerConnection, error)
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	sr, err := report.NewSenderInterceptor()
+	sr, err := report.NewSenderInterceptor(report.SenderNow(s.clock.now))
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: sender reports: %w", err)
 	}

@@ -87,8 +87,8 @@ var errTrackClosed = errors.New("webrtc: track closed")
 // writeUnit sends a unit's packets. Video waits for its first keyframe. A
 // jump in the source sequence numbers means the reader skipped units after
 // an overflow: the offset is moved so the browser sees no gap (the
-// timestamps keep their real distance).
-func (t *outTrack) writeUnit(u *media.Unit) (keyframeSent bool, err error) {
+// timestamps keep their real distance). now is when the unit's write began.
+func (t *outTrack) writeUnit(u *media.Unit, now time.Time) (keyframeSent bool, err error) {
 	b := t.binding.Load()
 	if b == nil {
 		return false, nil
@@ -115,7 +115,7 @@ func (t *outTrack) writeUnit(u *media.Unit) (keyframeSent bool, err error) {
 		}
 		t.lastIn, t.lastOut, t.haveLast = p.SequenceNumber, t.hdr.SequenceNumber, true
 		if t.latency != nil && !u.Received.IsZero() {
-			t.latency.Record(time.Since(u.Received))
+			t.latency.Record(now.Sub(u.Received))
 		}
 		if _, err := b.w.WriteRTP(&t.hdr, p.Payload); err != nil {
 			t.packets.Add(n)
