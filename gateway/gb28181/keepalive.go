@@ -17,8 +17,8 @@ func (s *Server) keepalive(ctx context.Context, in inbound) {
 	}
 	now := s.clock.Now()
 	// The common case: an online device at the same address. Remember the
-	// keepalive in memory; if the stored deadline is getting close, the
-	// next sweep writes it (with the others due, in one batch).
+	// keepalive in memory; if the stored deadline is getting close, a
+	// sweep writes it in time (with the others queued, in one batch).
 	if d, err := s.reg.stored(ctx, in.from); err == nil && d.Online &&
 		(in.source == "" || in.source == d.RemoteAddr) {
 		s.reg.sawKeepalive(in.from, now, s.reg.keepaliveDurable(d, now))
@@ -70,6 +70,11 @@ func (s *Server) sweepLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// keep what was queued: another node, or this one restarted,
+			// reads the deadlines from the store
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			s.reg.flushKeepalives(fctx)
+			cancel()
 			return
 		case <-t.C:
 			s.sweep(ctx)
@@ -83,7 +88,7 @@ func (s *Server) sweepLoop(ctx context.Context) {
 func (s *Server) sweep(ctx context.Context) {
 	now := s.clock.Now()
 	s.auth.expire(now)
-	s.reg.flushKeepalives(ctx)
+	s.reg.flushDue(ctx, now)
 	for {
 		ids, err := s.reg.due(ctx, now, 256)
 		if err != nil {

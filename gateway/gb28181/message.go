@@ -98,7 +98,7 @@ func (s *Server) statelessMessage(req sip.Request) bool {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		s.handleManscdpRequest(ctx, req, body, func(code sip.StatusCode, reason string) {
-			res := sip.NewResponseFromRequest("", req, code, reason, "")
+			res := newResponse(req, code, reason)
 			if ua := s.cfg.UserAgent; ua != "" {
 				res.AppendHeader(&sip.GenericHeader{HeaderName: "Server", Contents: ua})
 			}

@@ -31,6 +31,52 @@ func (s *Server) onRegister(req sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
+// statelessRegister takes a REGISTER that carries no digest credentials
+// before gosip's transaction layer and answers it without a server
+// transaction (a stateless UAS, RFC 3261 §8.2.7): the first REGISTER of
+// every registration gets a 401 challenge (or 400, 403, 503), never a 200,
+// and half of all REGISTERs are these. A retransmission is simply
+// challenged again with a fresh nonce; the device answers whichever
+// challenge reaches it, and the unused nonce expires. A REGISTER with an
+// Authorization header keeps its transaction, so retransmits of an
+// authenticated REGISTER get the stored response rather than a second
+// store write or a stale challenge. It reports false, leaving the request
+// to the transaction layer, for anything else or when the server is not
+// running.
+func (s *Server) statelessRegister(req sip.Request) bool {
+	if req.Method() != sip.REGISTER || hasDigest(req) {
+		return false
+	}
+	srv := s.SIP()
+	if srv == nil {
+		return false
+	}
+	return s.background(func(ctx context.Context) {
+		s.countRegister()
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		res, _ := s.register(ctx, req) // no credentials: never a 200
+		if ua := s.cfg.UserAgent; ua != "" {
+			res.AppendHeader(&sip.GenericHeader{HeaderName: "Server", Contents: ua})
+		}
+		if err := srv.Send(res); err != nil {
+			s.log.Debug("SIP respond failed", "status", res.StatusCode(), "to", res.Destination(), "err", err)
+		}
+	})
+}
+
+// hasDigest reports whether req has an Authorization header with Digest
+// credentials: the only REGISTERs register can answer 200.
+func hasDigest(req sip.Request) bool {
+	hdrs := req.GetHeaders("Authorization")
+	return len(hdrs) > 0 && isDigest(hdrs[0].Value())
+}
+
+func isDigest(v string) bool {
+	v = strings.TrimSpace(v)
+	return len(v) >= 6 && strings.EqualFold(v[:6], "digest")
+}
+
 // register checks the digest and updates the registry. It returns the
 // response and, for a device's first successful registration (new, or
 // back from offline), its id so the caller can start the catalog sync.
@@ -38,7 +84,7 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	now := s.clock.Now()
 	id, err := ParseDeviceID(fromID(req))
 	if err != nil {
-		return sip.NewResponseFromRequest("", req, 400, "Bad From: want a 20-digit device id", ""), ""
+		return newResponse(req, 400, "Bad From: want a 20-digit device id"), ""
 	}
 	src := req.Source()
 	ip := hostOf(src)
@@ -47,14 +93,14 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 		s.log.Log(context.Background(), lvl, msg, append([]any{"device", id, "source", src}, args...)...)
 	}
 	if limited, wait := s.auth.throttled(ip, now); limited {
-		res := sip.NewResponseFromRequest("", req, 503, "Too Many Failed Registrations", "")
+		res := newResponse(req, 503, "Too Many Failed Registrations")
 		res.AppendHeader(&sip.GenericHeader{HeaderName: "Retry-After", Contents: strconv.Itoa(int(wait.Seconds()) + 1)})
 		return res, ""
 	}
 	dev, _, err := s.reg.device(ctx, id)
 	if err != nil && !errors.Is(err, ErrDeviceNotFound) {
 		log(slog.LevelWarn, "REGISTER: registry unavailable", "err", err)
-		return sip.NewResponseFromRequest("", req, 500, "Server Internal Error", ""), ""
+		return newResponse(req, 500, "Server Internal Error"), ""
 	}
 	password := dev.Password
 	if password == "" {
@@ -62,22 +108,13 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	}
 	if password == "" {
 		log(slog.LevelInfo, "REGISTER refused: no password for this device")
-		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
+		return newResponse(req, 403, "Forbidden"), ""
 	}
 
-	hdrs := req.GetHeaders("Authorization")
-	if len(hdrs) == 0 {
+	if !hasDigest(req) {
 		return s.challenge(req, now, false), ""
 	}
-	value := hdrs[0].Value()
-	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(value)), "digest") {
-		return s.challenge(req, now, false), ""
-	}
-	a := sip.AuthFromValue(value)
-	creds := digestCreds{
-		Username: a.Username(), Realm: a.Realm(), Nonce: a.Nonce(), URI: a.Uri(), Response: a.Response(),
-		Algorithm: a.Algorithm(), Qop: a.Qop(), Nc: a.Nc(), Cnonce: a.CNonce(),
-	}
+	creds := parseDigestCreds(req.GetHeaders("Authorization")[0].Value())
 	ok := checkDigest(creds, password, string(req.Method()))
 	if !s.auth.consume(creds.Nonce, now) {
 		// Unknown, used or expired nonce: challenge again; stale=true tells a
@@ -87,7 +124,7 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 	if !ok {
 		s.auth.fail(ip, now)
 		log(slog.LevelInfo, "REGISTER refused: wrong digest", "username", creds.Username, "algorithm", creds.Algorithm)
-		return sip.NewResponseFromRequest("", req, 403, "Forbidden", ""), ""
+		return newResponse(req, 403, "Forbidden"), ""
 	}
 	if creds.Realm != s.cfg.SIP.Domain {
 		log(slog.LevelDebug, "REGISTER with a foreign realm accepted", "realm", creds.Realm)
@@ -97,7 +134,7 @@ func (s *Server) register(ctx context.Context, req sip.Request) (sip.Response, D
 
 // challenge builds a 401 with a fresh nonce.
 func (s *Server) challenge(req sip.Request, now time.Time, stale bool) sip.Response {
-	res := sip.NewResponseFromRequest("", req, 401, "Unauthorized", "")
+	res := newResponse(req, 401, "Unauthorized")
 	res.AppendHeader(&sip.GenericHeader{HeaderName: "WWW-Authenticate", Contents: s.auth.challenge(now, stale)})
 	return res
 }
@@ -136,10 +173,10 @@ func (s *Server) registered(ctx context.Context, req sip.Request, id DeviceID, n
 	})
 	if err != nil {
 		s.log.Warn("REGISTER: cannot save device", "device", id, "err", err)
-		return sip.NewResponseFromRequest("", req, 500, "Server Internal Error", ""), ""
+		return newResponse(req, 500, "Server Internal Error"), ""
 	}
 
-	res := sip.NewResponseFromRequest("", req, 200, "OK", "")
+	res := newResponse(req, 200, "OK")
 	if to, ok := res.To(); ok {
 		if to.Params == nil {
 			to.Params = sip.NewParams()

@@ -43,6 +43,11 @@ type registry struct {
 	seenMu sync.Mutex
 	seen   map[DeviceID]time.Time
 	flush  map[DeviceID]bool
+	// flushBy is when the queued keepalives must be written (zero: none
+	// queued): the earliest stored deadline among them less one keepalive
+	// interval. Until then the sweep lets them accumulate, so one commit
+	// carries many seconds' worth instead of one commit a second.
+	flushBy time.Time
 
 	// decoded holds the last record of each device read or written here
 	// with its decoded form: a keepalive reads the record, and decoding the
@@ -92,8 +97,8 @@ func (r *registry) forgetDecoded(id DeviceID) {
 }
 
 // sawKeepalive remembers a keepalive that was not written to the store;
-// durable queues it for the next flushKeepalives.
-func (r *registry) sawKeepalive(id DeviceID, at time.Time, durable bool) {
+// a non-zero by queues it for a flushKeepalives no later than by.
+func (r *registry) sawKeepalive(id DeviceID, at, by time.Time) {
 	r.seenMu.Lock()
 	if r.seen == nil {
 		r.seen = make(map[DeviceID]time.Time)
@@ -102,10 +107,24 @@ func (r *registry) sawKeepalive(id DeviceID, at time.Time, durable bool) {
 	if at.After(r.seen[id]) {
 		r.seen[id] = at
 	}
-	if durable {
+	if !by.IsZero() {
 		r.flush[id] = true
+		if r.flushBy.IsZero() || by.Before(r.flushBy) {
+			r.flushBy = by
+		}
 	}
 	r.seenMu.Unlock()
+}
+
+// flushDue writes the queued keepalives when the earliest of them is due
+// (see flushBy); the sweep calls it every second.
+func (r *registry) flushDue(ctx context.Context, now time.Time) {
+	r.seenMu.Lock()
+	due := !r.flushBy.IsZero() && !now.Before(r.flushBy)
+	r.seenMu.Unlock()
+	if due {
+		r.flushKeepalives(ctx)
+	}
 }
 
 // flushBatch bounds the devices written in one flushKeepalives batch.
@@ -122,6 +141,7 @@ func (r *registry) flushKeepalives(ctx context.Context) {
 		ids = append(ids, id)
 	}
 	clear(r.flush)
+	r.flushBy = time.Time{}
 	r.seenMu.Unlock()
 	for len(ids) > 0 {
 		n := min(len(ids), flushBatch)
@@ -184,17 +204,23 @@ func (r *registry) forgetSeen(id DeviceID, upTo time.Time) {
 	r.seenMu.Unlock()
 }
 
-// keepaliveDurable reports whether a keepalive at now must be written even
-// though it changes nothing but LastKeepalive: when the stored deadline
-// comes within 1.5 keepalive intervals. Until then the stored record keeps
-// the device online on every node (the deadline index is shared), so with
-// the default 3 missed keepalives about every other keepalive is written.
-func (r *registry) keepaliveDurable(stored Device, now time.Time) bool {
+// keepaliveDurable reports by when a keepalive at now must be written even
+// though it changes nothing but LastKeepalive (zero: it need not be): once
+// the stored deadline comes within 1.5 keepalive intervals, the write is
+// due one interval before that deadline. Until then the stored record
+// keeps the device online on every node (the deadline index is shared), so
+// with the default 3 missed keepalives about every other keepalive is
+// written, up to half an interval late, in a batch with the others.
+func (r *registry) keepaliveDurable(stored Device, now time.Time) time.Time {
 	iv := r.interval
 	if stored.KeepaliveInterval > 0 {
 		iv = time.Duration(stored.KeepaliveInterval) * time.Second
 	}
-	return stored.deadline(r.interval, r.missed).Sub(now) < iv+iv/2
+	deadline := stored.deadline(r.interval, r.missed)
+	if deadline.Sub(now) >= iv+iv/2 {
+		return time.Time{}
+	}
+	return deadline.Add(-iv)
 }
 
 func deviceKey(id DeviceID) string       { return keyDevice + string(id) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,7 +103,7 @@ func New(cfg Config, st store.Store, log *slog.Logger) (*Server, error) {
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := gosip.NewServer(gosip.ServerConfig{Host: s.cfg.SIP.IP, UserAgent: s.cfg.UserAgent}, nil, newRaceTxFactory(s.statelessMessage), newSIPLogger(s.log))
+	srv := gosip.NewServer(gosip.ServerConfig{Host: s.cfg.SIP.IP, UserAgent: s.cfg.UserAgent}, nil, newRaceTxFactory(s.stateless), newSIPLogger(s.log))
 	s.mu.Lock()
 	if s.running {
 		s.mu.Unlock()
@@ -140,6 +141,11 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ev.close()
 	s.log.Info("SIP server stopped")
 	return nil
+}
+
+// stateless takes the requests answered without a gosip transaction.
+func (s *Server) stateless(req sip.Request) bool {
+	return s.statelessMessage(req) || s.statelessRegister(req)
 }
 
 func (s *Server) registerHandlers(srv gosip.Server) {
@@ -264,8 +270,19 @@ func endTxLater(tx sip.ServerTransaction) {
 	time.AfterFunc(txLinger, t.Terminate)
 }
 
+// msgIDs numbers the responses built here. Given no id, gosip names each
+// message with a random UUID (crypto/rand, a syscall); the id only labels
+// gosip's log entries.
+var msgIDs atomic.Uint64
+
+// newResponse builds a response to req with no body.
+func newResponse(req sip.Request, code sip.StatusCode, reason string) sip.Response {
+	id := sip.MessageID("gb-" + strconv.FormatUint(msgIDs.Add(1), 36))
+	return sip.NewResponseFromRequest(id, req, code, reason, "")
+}
+
 func (s *Server) reply(tx sip.ServerTransaction, req sip.Request, code sip.StatusCode, reason string) {
-	s.respond(tx, sip.NewResponseFromRequest("", req, code, reason, ""))
+	s.respond(tx, newResponse(req, code, reason))
 }
 
 func (s *Server) replyOK(req sip.Request, tx sip.ServerTransaction) { s.reply(tx, req, 200, "OK") }

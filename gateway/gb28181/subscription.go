@@ -23,6 +23,21 @@ type subscription struct {
 type subscriptions struct {
 	mu sync.Mutex
 	m  map[DeviceID]*subscription
+	// next is no later than the earliest expiry of a subscription that is
+	// not being refreshed (zero: unknown), so refreshSubscriptions, which
+	// runs every sweep, walks the map only when one may be due: the walk
+	// over 10,000 subscriptions each second was 5 % of the steady-state CPU.
+	next time.Time
+}
+
+// set files sub for id.
+func (s *subscriptions) set(id DeviceID, sub *subscription) {
+	s.mu.Lock()
+	s.m[id] = sub
+	if !s.next.IsZero() && sub.expires.Before(s.next) {
+		s.next = sub.expires
+	}
+	s.mu.Unlock()
 }
 
 func newSubscriptions() *subscriptions { return &subscriptions{m: make(map[DeviceID]*subscription)} }
@@ -88,9 +103,7 @@ func (s *Server) subscribeCatalog(ctx context.Context, id DeviceID) error {
 			secs = n
 		}
 	}
-	s.subs.mu.Lock()
-	s.subs.m[id] = &subscription{dlg: dlg, expires: s.clock.Now().Add(time.Duration(secs) * time.Second)}
-	s.subs.mu.Unlock()
+	s.subs.set(id, &subscription{dlg: dlg, expires: s.clock.Now().Add(time.Duration(secs) * time.Second)})
 	return nil
 }
 
@@ -116,12 +129,22 @@ func (s *Server) refreshSubscriptions(now time.Time) {
 	lead := s.cfg.SubscribeExpires / 5
 	var due []DeviceID
 	s.subs.mu.Lock()
+	if !s.subs.next.IsZero() && !now.Add(lead).After(s.subs.next) {
+		s.subs.mu.Unlock()
+		return
+	}
+	next := now.Add(100 * 365 * 24 * time.Hour) // none left to wait for
 	for id, sub := range s.subs.m {
-		if !sub.busy && now.Add(lead).After(sub.expires) {
+		switch {
+		case sub.busy:
+		case now.Add(lead).After(sub.expires):
 			sub.busy = true
 			due = append(due, id)
+		case sub.expires.Before(next):
+			next = sub.expires
 		}
 	}
+	s.subs.next = next
 	s.subs.mu.Unlock()
 	for _, id := range due {
 		s.background(func(ctx context.Context) {

@@ -148,3 +148,97 @@ func TestRegisterBurstDetected(t *testing.T) {
 		t.Fatal("burst still on after a quiet second")
 	}
 }
+
+// The first, unauthenticated REGISTER of a registration is challenged
+// without a transaction; a retransmission of it is challenged again with
+// a fresh nonce, and either nonce then works once.
+func TestChallengeWithoutTransaction(t *testing.T) {
+	ts := startServer(t, nil)
+	id := "34020000001320000034"
+	ua := newUA(t, ts.addr, id)
+	base := sipTransactions()
+	nonces := map[string]bool{}
+	var last *sipMsg
+	for range 20 {
+		res := ua.request("REGISTER", "Expires: 3600\r\n", nil, ua.callID)
+		if res.status != 401 {
+			t.Fatalf("REGISTER without credentials: %d, want 401", res.status)
+		}
+		nonces[between(res.hdr.Get("Www-Authenticate"), `nonce="`, `"`)] = true
+		last = res
+	}
+	if len(nonces) != 20 {
+		t.Errorf("%d distinct nonces in 20 challenges", len(nonces))
+	}
+	if n := sipTransactions(); n > base {
+		t.Errorf("%d SIP transactions after 20 challenges, %d before: challenges should need none", n, base)
+	}
+	res := ua.request("REGISTER", "Expires: 3600\r\n"+ua.authorization(last, "REGISTER"), nil, ua.callID)
+	if res.status != 200 {
+		t.Fatalf("digest on the last challenge: %d", res.status)
+	}
+	if d, err := ts.Device(t.Context(), DeviceID(id)); err != nil || !d.Online {
+		t.Fatalf("not registered: %+v %v", d, err)
+	}
+}
+
+// Keepalives that must reach the store are written in one batch by the
+// time the earliest of them is due (a keepalive interval before its
+// stored deadline), not one commit per sweep.
+func TestKeepalivesFlushedByTheirDeadline(t *testing.T) {
+	clock := newFakeClock()
+	st := newMemStore()
+	s, err := New(testConfig(5060, clock), st, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	t0 := clock.Now()
+	ids := []DeviceID{"34020000001320000035", "34020000001320000036"}
+	for _, id := range ids {
+		if _, _, err := s.reg.update(ctx, id, func(d *Device, _ bool) error {
+			d.Online, d.RegisteredAt, d.Expires = true, t0, 3600
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// stored deadline t0+180 s; 60 s keepalives, 3 missed
+	storedKeepalive := func(id DeviceID) time.Time {
+		d, err := s.reg.stored(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.LastKeepalive
+	}
+	clock.Advance(60 * time.Second)
+	s.keepalive(ctx, inbound{from: ids[0]})
+	if !s.reg.lastSeen(ids[0]).Equal(clock.Now()) {
+		t.Fatal("keepalive not seen")
+	}
+	clock.Advance(35 * time.Second) // 85 s left: due at t0+120 s
+	s.keepalive(ctx, inbound{from: ids[0]})
+	s.keepalive(ctx, inbound{from: ids[1]})
+	ka := clock.Now()
+	for range 24 {
+		clock.Advance(time.Second)
+		s.sweep(ctx)
+	}
+	if got := storedKeepalive(ids[0]); !got.IsZero() {
+		t.Fatalf("written at t0+119 s, before it was due: %v", got)
+	}
+	if d, err := s.Device(ctx, ids[0]); err != nil || !d.LastKeepalive.Equal(ka) || !d.Online {
+		t.Fatalf("unwritten keepalive not seen by reads: %+v %v", d, err)
+	}
+	clock.Advance(time.Second)
+	s.sweep(ctx)
+	for _, id := range ids {
+		if got := storedKeepalive(id); !got.Equal(ka) {
+			t.Errorf("%s: stored keepalive %v at t0+120 s, want %v", id, got, ka)
+		}
+	}
+	ents, err := st.IndexRange(ctx, indexDeadline, store.Range{Min: 0, Max: unixMs(ka.Add(time.Hour))})
+	if err != nil || len(ents) != 2 || ents[0].Score != unixMs(ka.Add(180*time.Second)) {
+		t.Fatalf("deadline index %+v %v", ents, err)
+	}
+}
