@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	pwebrtc "github.com/pion/webrtc/v4"
-
 	"pingan/internal/auth"
 	"pingan/internal/store/bolt"
 	"pingan/media"
@@ -57,14 +55,7 @@ func TestRecordingsRoom(t *testing.T) {
 	if code := e.call(t, "POST", "/api/v1/rooms", "leader", map[string]string{"kind": "meeting", "name": "M", "case": caseID}, &r); code != 201 {
 		t.Fatalf("create room: %d", code)
 	}
-	var inv struct{ Token string }
-	e.call(t, "POST", "/api/v1/rooms/"+string(r.ID)+"/invites", "leader", map[string]any{"name": "obs"}, &inv)
-	pc, offer := pionPublisher(t, t.Context())
-	code, _, answer := e.postSDP(t, "/whip/room/"+string(r.ID), inv.Token, obsShaped(t, offer))
-	if code != 201 {
-		t.Fatalf("whip into room: %d %s", code, answer)
-	}
-	roomMust(t, pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: answer}))
+	e.whipIntoRoom(t, r.ID, "obs")
 	var stream media.StreamID
 	roomWait(t, 10*time.Second, "the WHIP participant's stream", func() bool {
 		in := e.rooms.List()

@@ -43,14 +43,13 @@ func TestRoomChromiumPublishes(t *testing.T) {
 	e := newRoomsEnv(t)
 	var r room.Info
 	e.call(t, "POST", "/api/v1/rooms", "leader", map[string]string{"kind": "meeting", "name": "browser"}, &r)
-	var inv struct{ Token string }
-	e.call(t, "POST", "/api/v1/rooms/"+string(r.ID)+"/invites", "leader", map[string]any{"name": "browser guest"}, &inv)
+	token := e.invite(t, r.ID, "browser guest")
 	member := joinWS(t, e, "leader", r.ID, false)
 
 	b := browsertest.Start(t, browsertest.Options{FakeMedia: true})
 	p := b.NewPage()
 	p.Do(20*time.Second, chromedp.Navigate(e.srv.URL+"/blank"))
-	id := browsertest.Eval[string](p, fmt.Sprintf(roomPublishJS, inv.Token, r.ID))
+	id := browsertest.Eval[string](p, fmt.Sprintf(roomPublishJS, token, r.ID))
 	defer func() {
 		if t.Failed() {
 			for _, in := range e.hub.Streams() {

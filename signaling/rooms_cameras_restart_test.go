@@ -20,10 +20,7 @@ func TestRoomCamerasSurviveRestart(t *testing.T) {
 	if code := e.call(t, "POST", "/api/v1/rooms", "leader", map[string]any{"kind": "meeting", "name": "现场调解"}, &r); code != 201 {
 		t.Fatalf("create: %d", code)
 	}
-	host, _ := e.dialWS(t, "leader")
-	if m := host.request("room.join", map[string]any{"room": r.ID}); m["type"] != "room.joined" {
-		t.Fatalf("host join: %v", m)
-	}
+	host := e.joinRoom(t, "host join", "leader", r.ID)
 	var gate, yard room.ParticipantInfo
 	if code := e.call(t, "POST", "/api/v1/rooms/"+string(r.ID)+"/cameras", "leader", map[string]any{"stream": "gb/14010500001310000001", "name": "东门"}, &gate); code != 201 {
 		t.Fatalf("add camera: %d", code)

@@ -14,18 +14,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
-	"github.com/pion/sdp/v3"
 	pwebrtc "github.com/pion/webrtc/v4"
 	"golang.org/x/crypto/bcrypt"
 
 	"pingan/configs"
 	"pingan/internal/auth"
-	"pingan/internal/sample"
 	boltstore "pingan/internal/store/bolt"
+	"pingan/internal/testutil/peer"
 	"pingan/media"
 	"pingan/media/room"
 	"pingan/media/webrtc"
@@ -207,6 +202,29 @@ func (e *roomsEnv) dialWS(t *testing.T, token string) (*wsClient, int) {
 	return c, http.StatusSwitchingProtocols
 }
 
+// joinRoom dials the WebSocket with token and joins room id, failing the
+// test (as who) unless the hub answers room.joined.
+func (e *roomsEnv) joinRoom(t *testing.T, who, token string, id room.ID) *wsClient {
+	t.Helper()
+	c, code := e.dialWS(t, token)
+	if c == nil {
+		t.Fatalf("%s: ws %d", who, code)
+	}
+	c.join(who, id)
+	return c
+}
+
+// join joins room id, failing the test (as who) unless the hub answers
+// room.joined; it returns that answer.
+func (c *wsClient) join(who string, id room.ID) map[string]any {
+	c.t.Helper()
+	m := c.request("room.join", map[string]any{"room": id})
+	if m["type"] != "room.joined" {
+		c.t.Fatalf("%s: %v", who, m)
+	}
+	return m
+}
+
 func (c *wsClient) read() {
 	for {
 		var m map[string]any
@@ -276,14 +294,9 @@ func ofType(typ string) func(map[string]any) bool {
 
 func roomClientAPI(t testing.TB) *pwebrtc.API {
 	t.Helper()
-	m := &pwebrtc.MediaEngine{}
-	roomMust(t, m.RegisterDefaultCodecs())
-	ir := &interceptor.Registry{}
-	roomMust(t, pwebrtc.RegisterDefaultInterceptors(m, ir))
-	se := pwebrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se), pwebrtc.WithInterceptorRegistry(ir))
+	a, err := peer.NewAPI(peer.APIOptions{})
+	roomMust(t, err)
+	return a
 }
 
 func roomMust(t testing.TB, err error) {
@@ -301,102 +314,53 @@ func pionPublisher(t *testing.T, ctx context.Context) (*pwebrtc.PeerConnection, 
 	roomMust(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
 	pionPublisherOn(t, ctx, pc)
-	offer, err := pc.CreateOffer(nil)
+	offer, err := peer.Offer(pc)
 	roomMust(t, err)
-	done := pwebrtc.GatheringCompletePromise(pc)
-	roomMust(t, pc.SetLocalDescription(offer))
-	<-done
-	return pc, pc.LocalDescription().SDP
+	return pc, offer
 }
 
 // pionPublisherOn adds the sample's Opus and H.264 tracks to pc and sends
 // them until ctx ends (the caller negotiates).
 func pionPublisherOn(t *testing.T, ctx context.Context, pc *pwebrtc.PeerConnection) {
 	t.Helper()
-	au, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "obs")
+	tracks, err := peer.AddTracks(pc, "a", "v", "obs", nil)
 	roomMust(t, err)
-	vi, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "v", "obs")
-	roomMust(t, err)
-	for _, tr := range []*pwebrtc.TrackLocalStaticRTP{au, vi} {
-		_, err := pc.AddTransceiverFromTrack(tr, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionSendonly})
-		roomMust(t, err)
-	}
-	go func() {
-		var pay codecs.H264Payloader
-		var vseq, aseq uint16
-		_ = sample.Loop(ctx, roomSampleSink{
-			v: func(f sample.Frame, pts int64) {
-				var annexB []byte
-				for _, n := range f.NALUs {
-					annexB = append(append(annexB, 0, 0, 0, 1), n...)
-				}
-				pl := pay.Payload(1200, annexB)
-				for i, b := range pl {
-					_ = vi.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: uint32(pts), Marker: i == len(pl)-1}, Payload: b})
-					vseq++
-				}
-			},
-			a: func(b []byte, pts int64) {
-				_ = au.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(pts * 6), Marker: true}, Payload: b})
-				aseq++
-			},
-		})
-	}()
+	go func() { _ = peer.Pump{Tracks: tracks}.Run(ctx) }()
 }
-
-type roomSampleSink struct {
-	v func(sample.Frame, int64)
-	a func([]byte, int64)
-}
-
-func (s roomSampleSink) Video(f sample.Frame, pts int64) { s.v(f, pts) }
-func (s roomSampleSink) Audio(b []byte, pts int64)       { s.a(b, pts) }
 
 // obsShaped rewrites a pion publisher offer into OBS 30+'s WHIP offer
-// shape (libdatachannel): BUNDLE, rtcp-mux, Opus PT 111, H.264 PT 96
-// packetization-mode=1, a=ssrc/msid lines, no header extensions.
+// shape (peer.OBSOffer, stream label obs).
 func obsShaped(t *testing.T, offer string) string {
 	t.Helper()
-	var d sdp.SessionDescription
-	roomMust(t, d.UnmarshalString(offer))
-	get := func(md *sdp.MediaDescription, key string) string {
-		if v, ok := md.Attribute(key); ok {
-			return v
-		}
-		v, _ := d.Attribute(key)
-		return v
+	obs, err := peer.OBSOffer(offer, "obs")
+	roomMust(t, err)
+	return obs
+}
+
+// invite makes a join token for name in room id (the leader invites),
+// failing the test unless the hub answers 201.
+func (e *roomsEnv) invite(t *testing.T, id room.ID, name string) string {
+	t.Helper()
+	var inv struct{ Token string }
+	if code := e.call(t, "POST", "/api/v1/rooms/"+string(id)+"/invites", "leader", map[string]any{"name": name}, &inv); code != 201 {
+		t.Fatalf("invite %s: %d", name, code)
 	}
-	ssrc := func(md *sdp.MediaDescription) string {
-		for _, a := range md.Attributes {
-			if a.Key == "ssrc" {
-				id, _, _ := strings.Cut(a.Value, " ")
-				return id
-			}
-		}
-		return "1"
+	return inv.Token
+}
+
+// whipIntoRoom publishes the sample, OBS-shaped, over WHIP into room id
+// with a join token for name; it returns the token and the session's
+// Location.
+func (e *roomsEnv) whipIntoRoom(t *testing.T, id room.ID, name string) (token, loc string) {
+	t.Helper()
+	token = e.invite(t, id, name)
+	pc, offer := pionPublisher(t, t.Context())
+	code, loc, answer := e.postSDP(t, "/whip/room/"+string(id), token, obsShaped(t, offer))
+	if code != 201 {
+		t.Fatalf("whip into room: %d %s", code, answer)
 	}
-	au, vi := d.MediaDescriptions[0], d.MediaDescriptions[1]
-	var cands []string
-	for _, a := range au.Attributes {
-		if a.Key == "candidate" {
-			cands = append(cands, "a=candidate:"+a.Value)
-		}
-	}
-	l := []string{"v=0", "o=rtc 2851913441 0 IN IP4 127.0.0.1", "s=-", "t=0 0",
-		"a=group:BUNDLE 0 1", "a=group:LS 0 1", "a=msid-semantic:WMS *", "a=ice-options:ice2,trickle",
-		"a=fingerprint:" + get(au, "fingerprint"),
-		"m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=mid:0", "a=sendonly",
-		"a=ssrc:" + ssrc(au) + " cname:obs", "a=ssrc:" + ssrc(au) + " msid:obs obs-audio", "a=msid:obs obs-audio",
-		"a=rtcp-mux", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1",
-		"a=setup:actpass", "a=ice-ufrag:" + get(au, "ice-ufrag"), "a=ice-pwd:" + get(au, "ice-pwd")}
-	l = append(l, cands...)
-	l = append(l, "m=video 9 UDP/TLS/RTP/SAVPF 96", "c=IN IP4 0.0.0.0", "a=mid:1", "a=sendonly",
-		"a=ssrc:"+ssrc(vi)+" cname:obs", "a=ssrc:"+ssrc(vi)+" msid:obs obs-video", "a=msid:obs obs-video",
-		"a=rtcp-mux", "a=rtpmap:96 H264/90000", "a=rtcp-fb:96 nack", "a=rtcp-fb:96 nack pli", "a=rtcp-fb:96 goog-remb",
-		"a=fmtp:96 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
-		"a=setup:actpass", "a=ice-ufrag:"+get(vi, "ice-ufrag"), "a=ice-pwd:"+get(vi, "ice-pwd"))
-	return strings.Join(l, "\r\n") + "\r\n"
+	roomMust(t, pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: answer}))
+	return token, loc
 }
 
 // postSDP posts an SDP offer and returns status, Location and body.

@@ -63,14 +63,8 @@ func TestRoomsSurviveRestart(t *testing.T) {
 	if code := e.call(t, "POST", "/api/v1/rooms/"+string(open.ID)+"/invites", "leader", map[string]any{"name": "张三", "ttl": "10m"}, &inv); code != 201 {
 		t.Fatalf("invite: %d", code)
 	}
-	host, _ := e.dialWS(t, "leader")
-	if m := host.request("room.join", map[string]any{"room": open.ID}); m["type"] != "room.joined" {
-		t.Fatalf("host join: %v", m)
-	}
-	guest, _ := e.dialWS(t, inv.Token)
-	if m := guest.request("room.join", map[string]any{"room": open.ID}); m["type"] != "room.joined" {
-		t.Fatalf("guest join: %v", m)
-	}
+	host := e.joinRoom(t, "host join", "leader", open.ID)
+	e.joinRoom(t, "guest join", inv.Token, open.ID)
 	if code := e.call(t, "DELETE", "/api/v1/rooms/"+string(done.ID), "leader", nil, nil); code != 204 {
 		t.Fatalf("end: %d", code)
 	}
@@ -116,16 +110,8 @@ func TestRoomsSurviveRestart(t *testing.T) {
 	}
 
 	// The invite from before the restart joins again, as a new participant.
-	guest, code := e.dialWS(t, inv.Token)
-	if guest == nil {
-		t.Fatalf("join token after the restart: ws %d", code)
-	}
-	if m := guest.request("room.join", map[string]any{"room": open.ID}); m["type"] != "room.joined" {
-		t.Fatalf("guest rejoin: %v", m)
-	}
-	if m := host.request("room.join", map[string]any{"room": open.ID}); m["type"] != "room.joined" {
-		t.Fatalf("host rejoin: %v", m)
-	}
+	e.joinRoom(t, "guest rejoin with the join token after the restart", inv.Token, open.ID)
+	host.join("host rejoin", open.ID)
 	rows := e.attendanceRows(t, open.ID, "leader")
 	if names := rowNames(rows); strings.Join(names, ",") != "leader1,张三,张三,leader1" {
 		t.Fatalf("attendance after the restart: %v", rows)
@@ -139,10 +125,7 @@ func TestRoomsSurviveRestart(t *testing.T) {
 		t.Errorf("rejoined participants reuse ids: %v", rows)
 	}
 	// The room's own member cap survived the restart.
-	third, _ := e.dialWS(t, "op")
-	if m := third.request("room.join", map[string]any{"room": open.ID}); m["type"] != "room.joined" {
-		t.Fatalf("third member: %v", m)
-	}
+	e.joinRoom(t, "third member", "op", open.ID)
 	fourth, _ := e.dialWS(t, "leader2")
 	if m := fourth.request("room.join", map[string]any{"room": open.ID}); m["type"] != "error" || m["error"].(map[string]any)["code"] != "full" {
 		t.Errorf("fourth member of a 3-member room: %v", m)

@@ -74,20 +74,27 @@ func (s *RoomStore) Save(ctx context.Context, w room.Writes) error {
 
 // Open lists the open rooms with their attendance, oldest first.
 func (s *RoomStore) Open(ctx context.Context) ([]room.Saved, error) {
-	entries, err := s.st.IndexRange(ctx, roomOpenIndex, store.Range{Min: math.Inf(-1), Max: math.Inf(1), Limit: roomOpenMaxLoad})
+	return loadIndexed(ctx, s, roomOpenIndex, store.Range{Min: math.Inf(-1), Max: math.Inf(1), Limit: roomOpenMaxLoad}, "open", s.Load)
+}
+
+// loadIndexed loads, with load, the rooms an index lists in rng, in index
+// order, passing over rooms gone since; what names the list in errors.
+func loadIndexed[T any](ctx context.Context, s *RoomStore, index string, rng store.Range, what string,
+	load func(context.Context, room.ID) (T, error)) ([]T, error) {
+	entries, err := s.st.IndexRange(ctx, index, rng)
 	if err != nil {
-		return nil, fmt.Errorf("rooms: list open: %w", err)
+		return nil, fmt.Errorf("rooms: list %s: %w", what, err)
 	}
-	out := make([]room.Saved, 0, len(entries))
+	out := make([]T, 0, len(entries))
 	for _, e := range entries {
-		saved, err := s.Load(ctx, room.ID(e.Member))
+		v, err := load(ctx, room.ID(e.Member))
 		if errors.Is(err, room.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, saved)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -142,22 +149,7 @@ func (s *RoomStore) record(ctx context.Context, id room.ID) (room.Record, error)
 
 // Ended lists up to limit ended rooms, the last ended first.
 func (s *RoomStore) Ended(ctx context.Context, limit int) ([]room.Record, error) {
-	entries, err := s.st.IndexRange(ctx, roomEndedIndex, store.Range{Min: math.Inf(-1), Max: math.Inf(1), Limit: limit, Rev: true})
-	if err != nil {
-		return nil, fmt.Errorf("rooms: list ended: %w", err)
-	}
-	out := make([]room.Record, 0, len(entries))
-	for _, e := range entries {
-		rec, err := s.record(ctx, room.ID(e.Member))
-		if errors.Is(err, room.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
+	return loadIndexed(ctx, s, roomEndedIndex, store.Range{Min: math.Inf(-1), Max: math.Inf(1), Limit: limit, Rev: true}, "ended", s.record)
 }
 
 // validRoomID accepts the ids rooms are given (lower-case hex) and little

@@ -12,6 +12,7 @@ import (
 
 	pwebrtc "github.com/pion/webrtc/v4"
 
+	"pingan/internal/testutil/peer"
 	"pingan/media"
 	"pingan/media/room"
 )
@@ -186,17 +187,9 @@ func joinWS(t *testing.T, e *roomsEnv, token string, roomID room.ID, publish boo
 		}
 	})
 	c.onOffer = func(offer string) {
-		if sub.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeOffer, SDP: offer}) != nil {
-			return
+		if ans, err := peer.Answer(sub, offer); err == nil {
+			c.send("room.answer", map[string]string{"sdp": ans})
 		}
-		ans, err := sub.CreateAnswer(nil)
-		if err != nil {
-			return
-		}
-		done := pwebrtc.GatheringCompletePromise(sub)
-		_ = sub.SetLocalDescription(ans)
-		<-done
-		c.send("room.answer", map[string]string{"sdp": sub.LocalDescription().SDP})
 	}
 	m := c.request("room.join", map[string]any{"room": roomID})
 	if m["type"] != "room.joined" {
@@ -222,10 +215,8 @@ func TestRoomWebSocketMeeting(t *testing.T) {
 	e := newRoomsEnv(t)
 	var r room.Info
 	e.call(t, "POST", "/api/v1/rooms", "leader", map[string]string{"kind": "meeting", "name": "M"}, &r)
-	var inv struct{ Token string }
-	e.call(t, "POST", "/api/v1/rooms/"+string(r.ID)+"/invites", "leader", map[string]any{"name": "party"}, &inv)
 	host := joinWS(t, e, "leader", r.ID, true)
-	guest := joinWS(t, e, inv.Token, r.ID, true)
+	guest := joinWS(t, e, e.invite(t, r.ID, "party"), r.ID, true)
 	roomWait(t, 20*time.Second, "media both ways", func() bool {
 		return host.framesOf(guest.id) > 10 && guest.framesOf(host.id) > 10
 	})
@@ -310,14 +301,7 @@ func TestWHIPPublishOBSOffer(t *testing.T) {
 	// Into a room, with a join token.
 	var r room.Info
 	e.call(t, "POST", "/api/v1/rooms", "leader", map[string]string{"kind": "meeting", "name": "M"}, &r)
-	var inv struct{ Token string }
-	e.call(t, "POST", "/api/v1/rooms/"+string(r.ID)+"/invites", "leader", map[string]any{"name": "obs"}, &inv)
-	pc2, offer2 := pionPublisher(t, t.Context())
-	code, loc2, answer2 := e.postSDP(t, "/whip/room/"+string(r.ID), inv.Token, obsShaped(t, offer2))
-	if code != 201 {
-		t.Fatalf("whip into room: %d %s", code, answer2)
-	}
-	roomMust(t, pc2.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: answer2}))
+	token, loc2 := e.whipIntoRoom(t, r.ID, "obs")
 	var got room.Info
 	roomWait(t, 10*time.Second, "the WHIP participant's stream", func() bool {
 		e.call(t, "GET", "/api/v1/rooms/"+string(r.ID), "leader", nil, &got)
@@ -336,10 +320,10 @@ func TestWHIPPublishOBSOffer(t *testing.T) {
 	if code, _, _ := e.postSDP(t, "/whep/"+stream, "trainee", vOffer); code != 403 {
 		t.Errorf("a trainee outside the room over WHEP: %d", code)
 	}
-	if code, _, _ := e.postSDP(t, "/whep/"+stream, inv.Token, vOffer); code != 201 {
+	if code, _, _ := e.postSDP(t, "/whep/"+stream, token, vOffer); code != 201 {
 		t.Errorf("a member guest over WHEP: %d", code)
 	}
-	if code := e.call(t, "DELETE", loc2, inv.Token, nil, nil); code != 200 {
+	if code := e.call(t, "DELETE", loc2, token, nil, nil); code != 200 {
 		t.Errorf("delete room whip: %d", code)
 	}
 	roomWait(t, 5*time.Second, "the WHIP participant leaves", func() bool {
@@ -357,10 +341,7 @@ func whepViewerOffer(t *testing.T) (*pwebrtc.PeerConnection, string) {
 		_, err := pc.AddTransceiverFromKind(k, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly})
 		roomMust(t, err)
 	}
-	offer, err := pc.CreateOffer(nil)
+	offer, err := peer.Offer(pc)
 	roomMust(t, err)
-	done := pwebrtc.GatheringCompletePromise(pc)
-	roomMust(t, pc.SetLocalDescription(offer))
-	<-done
-	return pc, pc.LocalDescription().SDP
+	return pc, offer
 }

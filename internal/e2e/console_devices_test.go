@@ -137,13 +137,7 @@ func TestConsoleDeviceAdd(t *testing.T) {
 	if n := browsertest.Eval[int](p2, `document.querySelectorAll('[data-testid="device-row"]').length`); n != 0 {
 		t.Errorf("the Datong admin sees %d Taiyuan devices", n)
 	}
-	p2.Do(20*time.Second,
-		chromedp.Click(tid("device-add")),
-		chromedp.WaitVisible(tid("device-add-id")),
-		chromedp.SendKeys(tid("device-add-id"), "14010500001320000779"),
-		chromedp.Click(tid("device-add-submit")),
-	)
-	p2.WaitJS(errBox+`.dataset.status === '403'`, 10*time.Second)
+	submitRefusedDevice(p2, "14010500001320000779", "403")
 	scoped := h.login("admin-datong", "datong-pass-1")
 	if got, want := browsertest.Eval[string](p2, hubMsg), h.refusal(scoped, "14010500001320000779", 403); got != want {
 		t.Errorf("403 shown as %q, the hub says %q", got, want)
@@ -159,13 +153,7 @@ func TestConsoleDeviceAdd(t *testing.T) {
 	// The same refusal in English, after switching the console's language.
 	browsertest.Eval[string](p2, `window.pingan.lang('en')`)
 	p2.WaitJS(`document.body.dataset.ready === '1' && document.querySelector('[data-testid="device-table"]')`, 20*time.Second)
-	p2.Do(20*time.Second,
-		chromedp.Click(tid("device-add")),
-		chromedp.WaitVisible(tid("device-add-id")),
-		chromedp.SendKeys(tid("device-add-id"), "14010500001320000779"),
-		chromedp.Click(tid("device-add-submit")),
-	)
-	p2.WaitJS(errBox+`.dataset.status === '403'`, 10*time.Second)
+	submitRefusedDevice(p2, "14010500001320000779", "403")
 	if msg := browsertest.Eval[string](p2, errBox+`.textContent`); !strings.HasPrefix(msg, "Region 140105 is outside your scope:") {
 		t.Errorf("403 text in English: %q", msg)
 	}
@@ -182,6 +170,18 @@ func TestConsoleDeviceAdd(t *testing.T) {
 			t.Fatalf("console errors:\n%s", strings.Join(errs, "\n"))
 		}
 	}
+}
+
+// submitRefusedDevice opens the add-device form on p, submits id alone
+// and waits until the form shows the hub's refusal with status.
+func submitRefusedDevice(p *browsertest.Page, id, status string) {
+	p.Do(20*time.Second,
+		chromedp.Click(tid("device-add")),
+		chromedp.WaitVisible(tid("device-add-id")),
+		chromedp.SendKeys(tid("device-add-id"), id),
+		chromedp.Click(tid("device-add-submit")),
+	)
+	p.WaitJS(`document.querySelector('[data-testid="device-add-error"]').dataset.status === '`+status+`'`, 10*time.Second)
 }
 
 // refusal POSTs a device id that the hub must refuse with status and

@@ -3,19 +3,16 @@ package room
 import (
 	"context"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	pwebrtc "github.com/pion/webrtc/v4"
 
 	"pingan/internal/sample"
+	"pingan/internal/testutil/peer"
 	"pingan/media"
 	"pingan/media/webrtc"
 )
@@ -72,15 +69,9 @@ func waitFor(t testing.TB, d time.Duration, what string, ok func() bool) {
 
 func clientAPI(t testing.TB) *pwebrtc.API {
 	t.Helper()
-	m := &pwebrtc.MediaEngine{}
-	must(t, m.RegisterDefaultCodecs())
-	ir := &interceptor.Registry{}
-	must(t, pwebrtc.RegisterDefaultInterceptors(m, ir))
-	must(t, m.RegisterHeaderExtension(pwebrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, pwebrtc.RTPCodecTypeAudio))
-	se := pwebrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se), pwebrtc.WithInterceptorRegistry(ir))
+	a, err := peer.NewAPI(peer.APIOptions{AudioLevel: true})
+	must(t, err)
+	return a
 }
 
 // client is a pion room participant: it answers subscriber offers, counts
@@ -90,8 +81,7 @@ type client struct {
 	p      *Participant
 	sub    *pwebrtc.PeerConnection
 	pubs   []*pwebrtc.PeerConnection
-	mu     sync.Mutex
-	recv   map[string]*counters
+	recv   peer.ByLabel[counters]
 	events chan Event
 	offers atomic.Int32
 	ready  chan struct{} // closed once p is set
@@ -105,7 +95,7 @@ func newClient(t testing.TB) *client {
 	t.Helper()
 	pc, err := clientAPI(t).NewPeerConnection(pwebrtc.Configuration{})
 	must(t, err)
-	c := &client{t: t, sub: pc, recv: map[string]*counters{}, events: make(chan Event, 4096), ready: make(chan struct{})}
+	c := &client{t: t, sub: pc, events: make(chan Event, 4096), ready: make(chan struct{})}
 	pc.OnTrack(c.onTrack)
 	t.Cleanup(func() {
 		_ = pc.Close()
@@ -140,31 +130,14 @@ func (c *client) onEvent(ev Event) {
 
 func (c *client) answer(offer string) {
 	<-c.ready
-	if err := c.sub.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	ans, err := peer.Answer(c.sub, offer)
+	if err != nil {
 		return // the PeerConnection closed
 	}
-	ans, err := c.sub.CreateAnswer(nil)
-	if err != nil {
-		return
-	}
-	done := pwebrtc.GatheringCompletePromise(c.sub)
-	if c.sub.SetLocalDescription(ans) != nil {
-		return
-	}
-	<-done
-	_ = c.p.Answer(c.sub.LocalDescription().SDP)
+	_ = c.p.Answer(ans)
 }
 
-func (c *client) counters(label string) *counters {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.recv[label]
-	if r == nil {
-		r = &counters{}
-		c.recv[label] = r
-	}
-	return r
-}
+func (c *client) counters(label string) *counters { return c.recv.Get(label) }
 
 func (c *client) onTrack(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
 	r := c.counters(tr.StreamID())
@@ -214,9 +187,8 @@ func (c *client) waitEvent(typ string, d time.Duration, ok func(Event) bool) Eve
 
 // publisher is a pion publishing PeerConnection sending the sample.
 type publisher struct {
-	pc    *pwebrtc.PeerConnection
-	video []*pwebrtc.TrackLocalStaticRTP
-	audio *pwebrtc.TrackLocalStaticRTP
+	pc *pwebrtc.PeerConnection
+	peer.Tracks
 	level atomic.Int32 // RFC 6464 level sent with audio (-1: no extension)
 }
 
@@ -229,61 +201,27 @@ func (c *client) publish(ctx context.Context, rids []string, level int) (*publis
 	c.pubs = append(c.pubs, pc)
 	pub := &publisher{pc: pc}
 	pub.level.Store(int32(level))
-	h264 := pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
-	pub.audio, err = pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "pub")
+	pub.Tracks, err = peer.AddTracks(pc, "a", "v", "pub", rids)
 	must(c.t, err)
-	_, err = pc.AddTransceiverFromTrack(pub.audio, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionSendonly})
+	peer.DrainRTCP(pc)
+	offer, err := peer.Offer(pc)
 	must(c.t, err)
-	var vsnd *pwebrtc.RTPSender
-	for i, rid := range append([]string{""}, rids...)[min(len(rids), 1):] {
-		var opts []func(*pwebrtc.TrackLocalStaticRTP)
-		if rid != "" {
-			opts = append(opts, pwebrtc.WithRTPStreamID(rid))
-		}
-		v, err := pwebrtc.NewTrackLocalStaticRTP(h264, "v", "pub", opts...)
-		must(c.t, err)
-		pub.video = append(pub.video, v)
-		if i == 0 {
-			tr, err := pc.AddTransceiverFromTrack(v, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionSendonly})
-			must(c.t, err)
-			vsnd = tr.Sender()
-		} else {
-			must(c.t, vsnd.AddEncoding(v))
-		}
-	}
-	for _, snd := range pc.GetSenders() {
-		go func() {
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := snd.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-	}
-	offer, err := pc.CreateOffer(nil)
-	must(c.t, err)
-	done := pwebrtc.GatheringCompletePromise(pc)
-	must(c.t, pc.SetLocalDescription(offer))
-	<-done
-	res, err := c.p.Publish(ctx, pc.LocalDescription().SDP, PublishOptions{})
+	res, err := c.p.Publish(ctx, offer, PublishOptions{})
 	if err != nil {
 		return nil, err
 	}
 	answer := res.Answer
 	if debugSDP {
-		c.t.Logf("offer:\n%s\nanswer:\n%s", pc.LocalDescription().SDP, answer)
+		c.t.Logf("offer:\n%s\nanswer:\n%s", offer, answer)
 	}
 	must(c.t, pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: answer}))
 	go pub.pump(ctx)
 	return pub, nil
 }
 
+// pump sends the sample with the mid and rid extensions on simulcast
+// layers (pion does not add them itself) and the audio level.
 func (pub *publisher) pump(ctx context.Context) {
-	var pay codecs.H264Payloader
-	seq := make([]uint16, len(pub.video))
-	var aseq uint16
 	var levelID, midID, ridID uint8
 	var mid string
 	for _, tr := range pub.pc.GetTransceivers() {
@@ -309,46 +247,21 @@ func (pub *publisher) pump(ctx context.Context) {
 			}
 		}
 	}
-	_ = sample.Loop(ctx, sinkFunc{
-		v: func(f sample.Frame, pts int64) {
-			var annexB []byte
-			for _, n := range f.NALUs {
-				annexB = append(annexB, 0, 0, 0, 1)
-				annexB = append(annexB, n...)
-			}
-			pl := pay.Payload(1200, annexB)
-			for li, tr := range pub.video {
-				for i, b := range pl {
-					p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq[li],
-						Timestamp: uint32(pts), Marker: i == len(pl)-1}, Payload: b}
-					if tr.RID() != "" && midID != 0 && ridID != 0 { // pion does not add them itself
-						_ = p.Header.SetExtension(midID, []byte(mid))
-						_ = p.Header.SetExtension(ridID, []byte(tr.RID()))
-					}
-					_ = tr.WriteRTP(p)
-					seq[li]++
-				}
+	_ = peer.Pump{Tracks: pub.Tracks,
+		EditVideo: func(tr *pwebrtc.TrackLocalStaticRTP, p *rtp.Packet) {
+			if tr.RID() != "" && midID != 0 && ridID != 0 {
+				_ = p.Header.SetExtension(midID, []byte(mid))
+				_ = p.Header.SetExtension(ridID, []byte(tr.RID()))
 			}
 		},
-		a: func(b []byte, pts int64) {
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(pts * 6), Marker: true}, Payload: b}
+		EditAudio: func(p *rtp.Packet) {
 			if lv := pub.level.Load(); levelID != 0 && lv >= 0 {
 				ext, _ := rtp.AudioLevelExtension{Level: uint8(lv), Voice: true}.Marshal()
 				_ = p.Header.SetExtension(levelID, ext)
 			}
-			_ = pub.audio.WriteRTP(p)
-			aseq++
 		},
-	})
+	}.Run(ctx)
 }
-
-type sinkFunc struct {
-	v func(sample.Frame, int64)
-	a func([]byte, int64)
-}
-
-func (s sinkFunc) Video(f sample.Frame, pts int64) { s.v(f, pts) }
-func (s sinkFunc) Audio(b []byte, pts int64)       { s.a(b, pts) }
 
 // publishSample publishes the sample into the hub as id (a camera).
 func publishSample(t testing.TB, hub *media.Hub, id media.StreamID) {
@@ -373,11 +286,11 @@ func publishSample(t testing.TB, hub *media.Hub, id media.StreamID) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		_ = sample.Loop(ctx, sinkFunc{
-			v: func(f sample.Frame, pts int64) {
+		_ = sample.Loop(ctx, peer.SinkFuncs{
+			V: func(f sample.Frame, pts int64) {
 				st.Write(&media.Unit{Track: 0, PTS: pts, Keyframe: f.Keyframe, NALUs: slices.Clone(f.NALUs)})
 			},
-			a: func(b []byte, pts int64) { st.Write(&media.Unit{Track: 1, PTS: pts, Payload: b}) },
+			A: func(b []byte, pts int64) { st.Write(&media.Unit{Track: 1, PTS: pts, Payload: b}) },
 		})
 		close(done)
 	}()

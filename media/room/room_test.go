@@ -67,14 +67,14 @@ func TestMeetingFiveAllSeeAll(t *testing.T) {
 		hold, _ := time.ParseDuration(d)
 		var lost0 uint64
 		for _, c := range cs {
-			for _, n := range c.recv {
+			for _, n := range c.recv.All() {
 				lost0 += n.lost.Load()
 			}
 		}
 		time.Sleep(hold) // benchmarks: measure CPU over a steady window
 		var lost, frames uint64
 		for _, c := range cs {
-			for _, n := range c.recv {
+			for _, n := range c.recv.All() {
 				lost += n.lost.Load()
 				frames += n.frames.Load()
 			}

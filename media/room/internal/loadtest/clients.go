@@ -5,21 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/logging"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	pwebrtc "github.com/pion/webrtc/v4"
 
+	"pingan/internal/loadtest/procstat"
 	"pingan/internal/sample"
+	"pingan/internal/testutil/peer"
 )
 
 // result is the child's report over the window, all receivers together.
@@ -37,7 +33,6 @@ type result struct {
 type stream struct {
 	packets, lost, frames, bytes atomic.Uint64
 	decoded                      atomic.Uint64 // frames since joining
-	counting                     *atomic.Bool
 }
 
 // member is one pion participant: a WebSocket, a subscriber
@@ -51,8 +46,7 @@ type member struct {
 	pub  *pwebrtc.PeerConnection
 
 	counting  *atomic.Bool
-	mu        sync.Mutex
-	streams   map[string]*stream // by msid label (publisher participant id)
+	streams   peer.ByLabel[stream] // by msid label (publisher participant id)
 	published chan string
 	joined    chan string
 }
@@ -129,10 +123,10 @@ func runClients(url string, pubs, viewers, kbps int, d time.Duration) error {
 	time.Sleep(time.Second) // let the cached-GOP bursts pass
 	counting.Store(true)
 	fmt.Printf("READY %s %d\n", joinTime, decoding)
-	t0, cpu0 := time.Now(), cpuTime()
+	t0, cpu0 := time.Now(), procstat.CPUTime()
 	time.Sleep(d)
 	counting.Store(false)
-	res := result{Streams: want, Window: time.Since(t0).Seconds(), CPU: (cpuTime() - cpu0).Seconds()}
+	res := result{Streams: want, Window: time.Since(t0).Seconds(), CPU: (procstat.CPUTime() - cpu0).Seconds()}
 	for _, m := range members {
 		for _, l := range expected(m, labels) {
 			s := m.stream(l)
@@ -166,20 +160,7 @@ func countDecoding(members []*member, labels []string) int {
 }
 
 func api() (*pwebrtc.API, error) {
-	me := &pwebrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := pwebrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
-	se := pwebrtc.SettingEngine{LoggerFactory: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelError}}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIPFilter(net.IP.IsLoopback)
-	se.SetNetworkTypes([]pwebrtc.NetworkType{pwebrtc.NetworkTypeUDP4})
-	return pwebrtc.NewAPI(pwebrtc.WithMediaEngine(me), pwebrtc.WithSettingEngine(se), pwebrtc.WithInterceptorRegistry(ir)), nil
+	return peer.NewAPI(peer.APIOptions{Quiet: true, LoopbackOnly: true, UDP4Only: true})
 }
 
 func join(url, name, role string, counting *atomic.Bool) (*member, error) {
@@ -197,7 +178,7 @@ func join(url, name, role string, counting *atomic.Bool) (*member, error) {
 		_ = sub.Close()
 		return nil, fmt.Errorf("join %s: %w", name, err)
 	}
-	m := &member{name: name, ws: ws, sub: sub, counting: counting, streams: map[string]*stream{},
+	m := &member{name: name, ws: ws, sub: sub, counting: counting,
 		published: make(chan string, 1), joined: make(chan string, 1)}
 	sub.OnTrack(m.onTrack)
 	go m.read()
@@ -245,40 +226,19 @@ func (m *member) send(x msg) error {
 }
 
 func (m *member) answer(offer string) error {
-	if err := m.sub.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return err
-	}
-	ans, err := m.sub.CreateAnswer(nil)
+	ans, err := peer.Answer(m.sub, offer)
 	if err != nil {
 		return err
 	}
-	gathered := pwebrtc.GatheringCompletePromise(m.sub)
-	if err := m.sub.SetLocalDescription(ans); err != nil {
-		return err
-	}
-	<-gathered
-	return m.send(msg{Type: "answer", SDP: m.sub.LocalDescription().SDP})
+	return m.send(msg{Type: "answer", SDP: ans})
 }
 
-func (m *member) stream(label string) *stream {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.streams[label]
-	if s == nil {
-		s = &stream{counting: m.counting}
-		m.streams[label] = s
-	}
-	return s
-}
+func (m *member) stream(label string) *stream { return m.streams.Get(label) }
 
 func (m *member) onTrack(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
 	if tr.Kind() != pwebrtc.RTPCodecTypeVideo {
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := tr.Read(buf); err != nil {
-				return
-			}
-		}
+		peer.Discard(tr)
+		return
 	}
 	s := m.stream(tr.StreamID())
 	var last uint16
@@ -294,18 +254,18 @@ func (m *member) onTrack(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
 			if gap < 0 {
 				continue // late or retransmitted
 			}
-			if s.counting.Load() {
+			if m.counting.Load() {
 				s.lost.Add(uint64(gap))
 			}
 		}
 		if !have || p.Timestamp != lastTS { // a new frame
 			s.decoded.Add(1)
-			if s.counting.Load() {
+			if m.counting.Load() {
 				s.frames.Add(1)
 			}
 		}
 		last, lastTS, have = p.SequenceNumber, p.Timestamp, true
-		if s.counting.Load() {
+		if m.counting.Load() {
 			s.packets.Add(1)
 			s.bytes.Add(uint64(len(p.Payload)))
 		}
@@ -331,39 +291,16 @@ func (m *member) publish(ctx context.Context, kbps int) error {
 		return err
 	}
 	m.pub = pc
-	au, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", m.name)
+	tracks, err := peer.AddTracks(pc, "a", "v", m.name, nil)
 	if err != nil {
 		return err
 	}
-	vi, err := pwebrtc.NewTrackLocalStaticRTP(pwebrtc.RTPCodecCapability{MimeType: pwebrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "v", m.name)
+	peer.DrainRTCP(pc)
+	offer, err := peer.Offer(pc)
 	if err != nil {
 		return err
 	}
-	for _, tr := range []*pwebrtc.TrackLocalStaticRTP{au, vi} {
-		snd, err := pc.AddTrack(tr)
-		if err != nil {
-			return err
-		}
-		go func() {
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := snd.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-	}
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return err
-	}
-	gathered := pwebrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	<-gathered
-	if err := m.send(msg{Type: "publish", SDP: pc.LocalDescription().SDP}); err != nil {
+	if err := m.send(msg{Type: "publish", SDP: offer}); err != nil {
 		return err
 	}
 	var answer string
@@ -381,7 +318,7 @@ func (m *member) publish(ctx context.Context, kbps int) error {
 	if err != nil {
 		return err
 	}
-	go pump(ctx, vi, au, filler)
+	go func() { _ = peer.Pump{Tracks: tracks, Filler: filler}.Run(ctx) }()
 	return nil
 }
 
@@ -422,36 +359,3 @@ func fillerFor(kbps int) ([]byte, error) {
 	}
 	return append(b, 0x80), nil
 }
-
-func pump(ctx context.Context, vi, au *pwebrtc.TrackLocalStaticRTP, filler []byte) {
-	var pay codecs.H264Payloader
-	var vseq, aseq uint16
-	_ = sample.Loop(ctx, sink{
-		v: func(f sample.Frame, pts int64) {
-			var annexB []byte
-			for _, n := range f.NALUs {
-				annexB = append(append(annexB, 0, 0, 0, 1), n...)
-			}
-			if filler != nil {
-				annexB = append(append(annexB, 0, 0, 0, 1), filler...)
-			}
-			pl := pay.Payload(1200, annexB)
-			for i, b := range pl {
-				_ = vi.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: vseq, Timestamp: uint32(pts), Marker: i == len(pl)-1}, Payload: b})
-				vseq++
-			}
-		},
-		a: func(b []byte, pts int64) {
-			_ = au.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: aseq, Timestamp: uint32(pts * 6), Marker: true}, Payload: b})
-			aseq++
-		},
-	})
-}
-
-type sink struct {
-	v func(sample.Frame, int64)
-	a func([]byte, int64)
-}
-
-func (s sink) Video(f sample.Frame, pts int64) { s.v(f, pts) }
-func (s sink) Audio(b []byte, pts int64)       { s.a(b, pts) }

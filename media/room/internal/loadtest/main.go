@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,16 +21,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"pingan/internal/loadtest/procstat"
 	"pingan/media"
 	"pingan/media/room"
 	"pingan/media/webrtc"
@@ -155,25 +153,19 @@ func (h *hub) round(url string, spec roundSpec, d time.Duration, kbps int) error
 	}
 	defer h.settle(rm)
 	runtime.GC()
-	rss0, g0 := rss(), runtime.NumGoroutine()
+	rss0, g0 := procstat.RSS(), runtime.NumGoroutine()
 	// Bounded: joining gets a minute plus 100 ms per member, then the window.
 	members := spec.publishers + spec.viewers
 	bound := time.Minute + time.Duration(members)*100*time.Millisecond + d + 30*time.Second
 	ctx, cancel := context.WithTimeout(h.ctx, bound)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-child", "-url", url+"?room="+string(rm.ID()),
+	sc, wait, err := procstat.StartChild(ctx, "-child", "-url", url+"?room="+string(rm.ID()),
 		"-publishers", strconv.Itoa(spec.publishers), "-viewers", strconv.Itoa(spec.viewers),
 		"-bitrate", strconv.Itoa(kbps), "-duration", d.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
+	defer func() { _ = wait() }()
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "READY") {
 		return fmt.Errorf("the clients did not get ready (%q)", sc.Text())
 	}
@@ -183,16 +175,16 @@ func (h *hub) round(url string, spec roundSpec, d time.Duration, kbps int) error
 		joinTime, _ = time.ParseDuration(f[1])
 		decoding, _ = strconv.Atoi(f[2])
 	}
-	rss1, g1 := rss(), runtime.NumGoroutine()
-	cpu0, sent0, t0 := cpuTime(), h.sent(), time.Now()
-	idle0, total0 := boxCPU()
-	drops0 := udpDrops()
+	rss1, g1 := procstat.RSS(), runtime.NumGoroutine()
+	cpu0, sent0, t0 := procstat.CPUTime(), h.sent(), time.Now()
+	idle0, total0 := procstat.BoxCPU()
+	drops0 := procstat.UDPDrops()
 	if !sc.Scan() {
 		return errors.New("the clients gave no result")
 	}
-	cpu1, sent1, t1 := cpuTime(), h.sent(), time.Now()
-	idle1, total1 := boxCPU()
-	drops1 := udpDrops()
+	cpu1, sent1, t1 := procstat.CPUTime(), h.sent(), time.Now()
+	idle1, total1 := procstat.BoxCPU()
+	drops1 := procstat.UDPDrops()
 	var res result
 	if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 		return fmt.Errorf("result %q: %w", sc.Text(), err)
@@ -340,70 +332,4 @@ func (h *hub) join(w http.ResponseWriter, r *http.Request) {
 			send(msg{Type: "published", SDP: res.Answer})
 		}
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// boxCPU is the machine's idle and total jiffies (/proc/stat, Linux).
-func boxCPU() (idle, total uint64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	for i, f := range strings.Fields(line)[1:] {
-		v, _ := strconv.ParseUint(f, 10, 64)
-		total += v
-		if i == 3 || i == 4 { // idle, iowait
-			idle += v
-		}
-	}
-	return idle, total
-}
-
-// udpDrops is the host's UDP RcvbufErrors + SndbufErrors (Linux, IPv4).
-func udpDrops() uint64 {
-	b, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return 0
-	}
-	var head []string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if head == nil {
-			head = f
-			continue
-		}
-		var n uint64
-		for i, name := range head {
-			if (name == "RcvbufErrors" || name == "SndbufErrors") && i < len(f) {
-				v, _ := strconv.ParseUint(f[i], 10, 64)
-				n += v
-			}
-		}
-		return n
-	}
-	return 0
-}
-
-// rss is the process's resident set in bytes (Linux).
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }

@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -20,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -28,9 +26,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"pingan/internal/loadtest/procstat"
 	"pingan/internal/sample"
 	"pingan/media"
 	"pingan/media/webrtc"
@@ -173,35 +171,29 @@ func runHub(counts string, d time.Duration, wm writeMode, noTCP bool, kbps int, 
 
 // round runs n viewers in a child process and prints one line of figures.
 func round(srv *server, url string, n int, d time.Duration) error {
-	rss0, m0 := rss(), memStats()
-	cmd := exec.Command(os.Args[0], "-child", "-n", strconv.Itoa(n), "-url", url, "-duration", d.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	rss0, m0 := procstat.RSS(), memStats()
+	sc, wait, err := procstat.StartChild(context.Background(), "-child", "-n", strconv.Itoa(n), "-url", url, "-duration", d.String())
 	if err != nil {
 		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
+	defer func() { _ = wait() }()
 	if !sc.Scan() || sc.Text() != "READY" {
 		return fmt.Errorf("child did not get ready: %q", sc.Text())
 	}
 	stopCPU := startCPUProfile(n)
 	srv.lat.Reset()
-	drops0 := udpDrops()
-	usr0, sys0 := cpuSplit()
-	cpu0, sent0 := cpuTime(), sent(srv)
+	drops0 := procstat.UDPDrops()
+	usr0, sys0 := procstat.CPUSplit()
+	cpu0, sent0 := procstat.CPUTime(), sent(srv)
 	if !sc.Scan() {
 		stopCPU()
 		return fmt.Errorf("child gave no result")
 	}
-	cpu1, sent1 := cpuTime(), sent(srv)
-	usr1, sys1 := cpuSplit()
-	drops1 := udpDrops()
+	cpu1, sent1 := procstat.CPUTime(), sent(srv)
+	usr1, sys1 := procstat.CPUSplit()
+	drops1 := procstat.UDPDrops()
 	lp50, lp99, lmax := srv.lat.Quantile(0.5), srv.lat.Quantile(0.99), srv.lat.Max()
-	rss1, m1 := rss(), memStats()
+	rss1, m1 := procstat.RSS(), memStats()
 	writeHeapProfile(n) // before the viewers hang up
 	stopCPU()
 	var res result
@@ -210,8 +202,10 @@ func round(srv *server, url string, n int, d time.Duration) error {
 	}
 	sessions := srv.take()
 	var conn, conn2key, post2key []time.Duration
+	var resent uint64 // NACK retransmissions (not in pkts; their CPU is in cpu/pkt)
 	for _, s := range sessions {
 		st := s.Stats()
+		resent += st.Resent
 		conn = append(conn, st.Connected)
 		conn2key = append(conn2key, st.FirstKeyframe-st.Connected)
 		post2key = append(post2key, st.FirstKeyframe)
@@ -227,10 +221,10 @@ func round(srv *server, url string, n int, d time.Duration) error {
 	fmt.Printf("%7d  %12d  %6.2fµs  (%5.2f/%5.2fµs)  %7.0fKB  %5.2f%%  %9d  %7s/%-7s/%-8s  %7s/%-7s  %9s/%-9s  %8s/%-8s\n", n, pkts,
 		perPkt(cpu1-cpu0), perPkt(usr1-usr0), perPkt(sys1-sys0),
 		float64(rss1-rss0)/1024/float64(n), loss, drops1-drops0, us(lp50), us(lp99), us(lmax),
-		pct(conn, 50), pct(conn, 99), pct(conn2key, 50), pct(conn2key, 99), pct(post2key, 50), pct(post2key, 99))
-	fmt.Printf("         per viewer: %.1f goroutines, %.0fKB stacks, %.0fKB live heap (after GC), %.0fKB heap mapped\n",
+		procstat.Pct(conn, 50), procstat.Pct(conn, 99), procstat.Pct(conn2key, 50), procstat.Pct(conn2key, 99), procstat.Pct(post2key, 50), procstat.Pct(post2key, 99))
+	fmt.Printf("         per viewer: %.1f goroutines, %.0fKB stacks, %.0fKB live heap (after GC), %.0fKB heap mapped; NACK resends %d\n",
 		float64(m1.goroutines-m0.goroutines)/float64(n), float64(m1.stacks-m0.stacks)/1024/float64(n),
-		float64(m1.live-m0.live)/1024/float64(n), float64(m1.heap-m0.heap)/1024/float64(n))
+		float64(m1.live-m0.live)/1024/float64(n), float64(m1.heap-m0.heap)/1024/float64(n), resent)
 	return nil
 }
 
@@ -305,70 +299,6 @@ func sent(s *server) uint64 {
 		n += x.Stats().PacketsSent
 	}
 	return n
-}
-
-func pct(ds []time.Duration, p int) string {
-	if len(ds) == 0 {
-		return "-"
-	}
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	return ds[min(len(ds)-1, len(ds)*p/100)].Round(100 * time.Microsecond).String()
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func cpuSplit() (usr, sys time.Duration) {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
-}
-
-// udpDrops is the host's UDP RcvbufErrors + SndbufErrors (Linux, IPv4).
-func udpDrops() uint64 {
-	b, err := os.ReadFile("/proc/net/snmp")
-	if err != nil {
-		return 0
-	}
-	var head []string
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if head == nil {
-			head = f
-			continue
-		}
-		var n uint64
-		for i, name := range head {
-			if (name == "RcvbufErrors" || name == "SndbufErrors") && i < len(f) {
-				v, _ := strconv.ParseUint(f[i], 10, 64)
-				n += v
-			}
-		}
-		return n
-	}
-	return 0
-}
-
-// rss is the process's resident set in bytes (Linux).
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 // publish plays the sample into st, padding each video frame with a filler

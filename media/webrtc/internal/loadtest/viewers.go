@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/logging"
 	pwebrtc "github.com/pion/webrtc/v4"
+
+	"pingan/internal/testutil/peer"
 )
 
 // result is the child's report: packets received and lost (sequence gaps)
@@ -85,15 +84,11 @@ func runViewers(url string, n int, d time.Duration) error {
 }
 
 func viewer(url string, c *counter) (*pwebrtc.PeerConnection, error) {
-	m := &pwebrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	a, err := peer.NewAPI(peer.APIOptions{NoInterceptors: true, Quiet: true, LoopbackOnly: true})
+	if err != nil {
 		return nil, err
 	}
-	se := pwebrtc.SettingEngine{LoggerFactory: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelError}}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIPFilter(net.IP.IsLoopback)
-	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se)).NewPeerConnection(pwebrtc.Configuration{})
+	pc, err := a.NewPeerConnection(pwebrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
@@ -108,23 +103,13 @@ func viewer(url string, c *counter) (*pwebrtc.PeerConnection, error) {
 			readVideo(tr, c, &once)
 			return
 		}
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := tr.Read(buf); err != nil {
-				return
-			}
-		}
+		peer.Discard(tr)
 	})
-	offer, err := pc.CreateOffer(nil)
+	offer, err := peer.Offer(pc)
 	if err != nil {
 		return pc, err
 	}
-	gathered := pwebrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return pc, err
-	}
-	<-gathered
-	res, err := http.Post(url, "application/sdp", bytes.NewBufferString(pc.LocalDescription().SDP)) //nolint:noctx
+	res, err := http.Post(url, "application/sdp", bytes.NewBufferString(offer)) //nolint:noctx
 	if err != nil {
 		return pc, err
 	}
