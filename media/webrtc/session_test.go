@@ -253,25 +253,33 @@ func TestWHEPSessionTCPOnly(t *testing.T) {
 	s.Close()
 }
 
-// TestWHEPSessionNACK: packets the viewer NACKs are sent again, as one
-// batch when the engine batches. (The viewer's SRTP replay check drops a
-// copy of a packet it already has, so the count is the hub's.)
-func TestWHEPSessionNACK(t *testing.T) {
+// stoppedSession plays the sample to one viewer over a WHEP session until
+// it has 10 frames, then stops the source, so the viewer's last sequence
+// number stays put for NACK tests. The caller closes the session.
+func stoppedSession(t *testing.T) (*Engine, *Session, *viewer) {
+	t.Helper()
 	e := newTestEngineCfg(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	play, stop := context.WithCancel(ctx)
 	r := newFakeReader(sampleTracks(t))
 	go playSample(play, func() []*fakeReader { return []*fakeReader{r} })
 	v, offer := newViewer(t, false)
-	defer v.pc.Close()
+	t.Cleanup(func() { _ = v.pc.Close() })
 	s, answer, err := e.NewWHEPSession(ctx, offer, r)
 	must(t, err)
 	v.answer(t, answer)
 	waitFor(t, 10*time.Second, "video", func() bool { return v.frames.Load() >= 10 })
 	stop()
 	time.Sleep(100 * time.Millisecond) // let the last unit go out
+	return e, s, v
+}
 
+// TestWHEPSessionNACK: packets the viewer NACKs are sent again, as one
+// batch when the engine batches. (The viewer's SRTP replay check drops a
+// copy of a packet it already has, so the count is the hub's.)
+func TestWHEPSessionNACK(t *testing.T) {
+	e, s, v := stoppedSession(t)
 	last := uint16(v.lastSeq.Load())
 	seqs := []uint16{last - 9, last - 8, last - 7, last - 3}
 	resent := s.Stats().Resent
@@ -296,22 +304,8 @@ func TestWHEPSessionNACK(t *testing.T) {
 // nackMaxResends times, and a NACK repeated within nackResendGap of the
 // resend is ignored.
 func TestWHEPSessionNACKThrottle(t *testing.T) {
-	e := newTestEngineCfg(t, Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	play, stop := context.WithCancel(ctx)
-	r := newFakeReader(sampleTracks(t))
-	go playSample(play, func() []*fakeReader { return []*fakeReader{r} })
-	v, offer := newViewer(t, false)
-	defer v.pc.Close()
-	s, answer, err := e.NewWHEPSession(ctx, offer, r)
-	must(t, err)
+	_, s, v := stoppedSession(t)
 	defer s.Close()
-	v.answer(t, answer)
-	waitFor(t, 10*time.Second, "video", func() bool { return v.frames.Load() >= 10 })
-	stop()
-	time.Sleep(100 * time.Millisecond) // let the last unit go out
-
 	last := uint16(v.lastSeq.Load())
 	seqs := []uint16{last - 5, last - 2}
 	nack := []rtcp.Packet{&rtcp.TransportLayerNack{
