@@ -109,6 +109,16 @@ func (s *Service) ReadEvents(ctx context.Context, p auth.Principal, after uint64
 	return pg, nil
 }
 
+// LatestEventOffset is the offset of the newest event written (0 when the
+// log is empty).
+func (s *Service) LatestEventOffset(ctx context.Context) (uint64, error) {
+	_, last, err := s.st.LogBounds(ctx, logEvents)
+	if err != nil {
+		return 0, fmt.Errorf("dispatch: event log bounds: %w", err)
+	}
+	return last, nil
+}
+
 // Watch delivers the newest event offset whenever an event is written on
 // any node (coalesced: a slow reader gets only the latest offset). Readers
 // then call ReadEvents from their last offset. The channel closes when ctx

@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -122,6 +123,17 @@ func (l *DispatchEventLog) read(ctx context.Context, p auth.Principal, after uin
 		out = append(out, LogEvent{Offset: pg.Next})
 	}
 	return out, pg.Recovered, nil
+}
+
+// LatestOffset is the newest event offset in the log (0 when empty).
+func (l *DispatchEventLog) LatestOffset(ctx context.Context) (uint64, error) {
+	ls, ok := l.svc.(interface {
+		LatestEventOffset(ctx context.Context) (uint64, error)
+	})
+	if !ok {
+		return 0, errors.ErrUnsupported
+	}
+	return ls.LatestEventOffset(ctx)
 }
 
 // Watch delivers the newest offset whenever any node appends an event, and

@@ -46,6 +46,11 @@ type EventLog interface {
 	Watch(ctx context.Context) <-chan uint64
 }
 
+// latestOffsetter is an EventLog that can tell its newest offset.
+type latestOffsetter interface {
+	LatestOffset(ctx context.Context) (uint64, error)
+}
+
 // WSHandler is a handler for client messages of one type prefix (e.g.
 // "room." for meeting signaling), added by later areas.
 type WSHandler func(ctx context.Context, c *WSConn, msg WSMessage)

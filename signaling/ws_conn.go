@@ -120,7 +120,7 @@ func (c *WSConn) dispatch(ctx context.Context, msg WSMessage) {
 	case "ping":
 		c.Reply(msg, "pong", nil)
 	case "subscribe":
-		c.subscribe(msg)
+		c.subscribe(ctx, msg)
 	case "unsubscribe":
 		c.mu.Lock()
 		for _, t := range msg.Topics {
@@ -142,10 +142,19 @@ func durableTopic(t string) bool {
 	return t == "cases" || t == "incidents" || strings.HasPrefix(t, "case:") || strings.HasPrefix(t, "incident:")
 }
 
-func (c *WSConn) subscribe(msg WSMessage) {
+func (c *WSConn) subscribe(ctx context.Context, msg WSMessage) {
 	if len(msg.Topics) == 0 {
 		c.ReplyError(msg, "invalid", "topics must not be empty")
 		return
+	}
+	// "Live only" starts after the newest event already written, read
+	// from the log itself: the hub's latest offset arrives by pub/sub and
+	// may lag a write that finished before this subscribe.
+	live := c.hub.latest.Load()
+	if ll, ok := c.hub.log.(latestOffsetter); ok && msg.After == nil {
+		if off, err := ll.LatestOffset(ctx); err == nil {
+			live = max(live, off)
+		}
 	}
 	c.mu.Lock()
 	durable := false
@@ -157,7 +166,7 @@ func (c *WSConn) subscribe(msg WSMessage) {
 		if msg.After != nil {
 			c.offset = *msg.After
 		} else if !c.follow {
-			c.offset = c.hub.latest.Load() // live only
+			c.offset = live // live only
 		}
 		c.follow = true
 	}
