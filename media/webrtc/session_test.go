@@ -293,8 +293,15 @@ func TestWHEPSessionNACK(t *testing.T) {
 	if st := s.Stats(); st.NACKed < uint64(len(seqs)) {
 		t.Errorf("stats %+v: want %d NACKed", st, len(seqs))
 	}
-	if got := e.sends.batched.Load() - batched; batching(t, e) && got < uint64(len(seqs)) {
-		t.Errorf("%d packets went through a batch, want the %d resent", got, len(seqs))
+	// ICE may settle on the TCP pair on a loaded machine; TCP is never batched.
+	pair, err := v.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	udp := err == nil && pair != nil && pair.Local.Protocol == pwebrtc.ICEProtocolUDP
+	if udp && batching(t, e) {
+		// The viewer's own NACKs of lost packets may have been counted
+		// first (one packet each, unbatched): wait for ours.
+		waitFor(t, 5*time.Second, "the resends to go out as one batch", func() bool {
+			return e.sends.batched.Load()-batched >= uint64(len(seqs))
+		})
 	}
 	s.Close()
 }
