@@ -20,11 +20,8 @@ import (
 // move to another source (a simulcast layer switch): the next packet then
 // continues the subscriber's sequence numbers and timestamps.
 type downTrack struct {
-	id, streamID string
-	kind         pwebrtc.RTPCodecType
-	capability   pwebrtc.RTPCodecCapability
-	clock        uint32
-	binding      atomic.Pointer[trackBinding]
+	localTrack
+	clock uint32
 
 	// Forwarding state, touched only by the forward goroutine.
 	started  bool // video: a keyframe has been sent
@@ -47,32 +44,11 @@ func newDownTrack(kind pwebrtc.RTPCodecType, t *media.Track, label string, s *Su
 		return nil, err
 	}
 	return &downTrack{
-		id: fmt.Sprintf("%s-%s", label, kind), streamID: label, kind: kind, capability: c,
-		clock: uint32(max(t.ClockRate, 1)), seqOff: uint16(rand.Uint32()), tsOff: rand.Uint32(),
+		localTrack: localTrack{id: fmt.Sprintf("%s-%s", label, kind), streamID: label, kind: kind, capability: c},
+		clock:      uint32(max(t.ClockRate, 1)), seqOff: uint16(rand.Uint32()), tsOff: rand.Uint32(),
 		packets: &s.packets, bytes: &s.size,
 	}, nil
 }
-
-// Bind implements pwebrtc.TrackLocal.
-func (t *downTrack) Bind(ctx pwebrtc.TrackLocalContext) (pwebrtc.RTPCodecParameters, error) {
-	c, ok := chooseCodec(t.capability, ctx.CodecParameters())
-	if !ok {
-		return pwebrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", pwebrtc.ErrUnsupportedCodec, t.capability.MimeType)
-	}
-	t.binding.Store(&trackBinding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(c.PayloadType)})
-	return c, nil
-}
-
-// Unbind implements pwebrtc.TrackLocal.
-func (t *downTrack) Unbind(pwebrtc.TrackLocalContext) error {
-	t.binding.Store(nil)
-	return nil
-}
-
-func (t *downTrack) ID() string                 { return t.id }
-func (t *downTrack) RID() string                { return "" }
-func (t *downTrack) StreamID() string           { return t.streamID }
-func (t *downTrack) Kind() pwebrtc.RTPCodecType { return t.kind }
 
 // switchSource makes the next packet continue the subscriber's numbering.
 func (t *downTrack) switchSource() { t.rebase = true }

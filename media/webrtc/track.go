@@ -20,10 +20,7 @@ import (
 // at a keyframe. The hub's packets are shared and read-only: every write
 // builds a fresh header and passes the shared payload through.
 type outTrack struct {
-	id, streamID string
-	kind         pwebrtc.RTPCodecType
-	capability   pwebrtc.RTPCodecCapability
-	binding      atomic.Pointer[trackBinding]
+	localTrack
 
 	// Forwarding state, touched only by the session's forward goroutine.
 	started  bool   // video: a keyframe has been sent
@@ -50,18 +47,25 @@ type trackBinding struct {
 
 func newOutTrack(kind pwebrtc.RTPCodecType, c pwebrtc.RTPCodecCapability, streamID string, index int) *outTrack {
 	return &outTrack{
-		id:         fmt.Sprintf("%s%d", kind, index),
-		streamID:   streamID,
-		kind:       kind,
-		capability: c,
+		localTrack: localTrack{id: fmt.Sprintf("%s%d", kind, index), streamID: streamID, kind: kind, capability: c},
 		seqOff:     uint16(rand.Uint32()),
 		tsOff:      rand.Uint32(),
 	}
 }
 
-// Bind picks the negotiated codec closest to the camera's and keeps the
+// localTrack is the pwebrtc.TrackLocal part shared by WHEP session tracks
+// (outTrack) and room subscriber tracks (downTrack): identity, the codec
+// offered, and the writer pion binds.
+type localTrack struct {
+	id, streamID string
+	kind         pwebrtc.RTPCodecType
+	capability   pwebrtc.RTPCodecCapability
+	binding      atomic.Pointer[trackBinding]
+}
+
+// Bind picks the negotiated codec closest to the source's and keeps the
 // writer (pwebrtc.TrackLocal).
-func (t *outTrack) Bind(ctx pwebrtc.TrackLocalContext) (pwebrtc.RTPCodecParameters, error) {
+func (t *localTrack) Bind(ctx pwebrtc.TrackLocalContext) (pwebrtc.RTPCodecParameters, error) {
 	c, ok := chooseCodec(t.capability, ctx.CodecParameters())
 	if !ok {
 		return pwebrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", pwebrtc.ErrUnsupportedCodec, t.capability.MimeType)
@@ -71,15 +75,15 @@ func (t *outTrack) Bind(ctx pwebrtc.TrackLocalContext) (pwebrtc.RTPCodecParamete
 }
 
 // Unbind forgets the writer (pwebrtc.TrackLocal).
-func (t *outTrack) Unbind(pwebrtc.TrackLocalContext) error {
+func (t *localTrack) Unbind(pwebrtc.TrackLocalContext) error {
 	t.binding.Store(nil)
 	return nil
 }
 
-func (t *outTrack) ID() string                 { return t.id }
-func (t *outTrack) RID() string                { return "" }
-func (t *outTrack) StreamID() string           { return t.streamID }
-func (t *outTrack) Kind() pwebrtc.RTPCodecType { return t.kind }
+func (t *localTrack) ID() string                 { return t.id }
+func (t *localTrack) RID() string                { return "" }
+func (t *localTrack) StreamID() string           { return t.streamID }
+func (t *localTrack) Kind() pwebrtc.RTPCodecType { return t.kind }
 
 // errTrackClosed means the PeerConnection is gone.
 var errTrackClosed = errors.New("webrtc: track closed")
