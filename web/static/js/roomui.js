@@ -90,3 +90,30 @@ export async function inviteDialog(roomId, kind) {
 export function attendanceLink(roomId) {
   return h('a', { href: withToken(`/api/v1/rooms/${encodeURIComponent(roomId)}/attendance.csv`), download: `attendance-${roomId}.csv`, testid: 'attendance-csv' }, t('room.attendanceCsv'));
 }
+
+// trackCells keeps one video cell per remote stream of a room page
+// (streamOf(label) → {stream, participant}, as RoomSession.streamOf):
+// show(label, ms) adds or refreshes the cell of the track with that msid
+// label in container, dropLabel(label) removes it. cells maps stream id →
+// {cell, label, participant} for the page's own bookkeeping.
+export function trackCells(streamOf, container) {
+  const cells = new Map();
+  return {
+    cells,
+    show(label, ms) {
+      const { stream, participant } = streamOf(label);
+      let c = cells.get(stream);
+      if (!c) {
+        c = { cell: peerCell(participant.name || participant.id, { stream }), label, participant: participant.id };
+        c.cell.el.dataset.participant = participant.id;
+        cells.set(stream, c);
+        container.append(c.cell.el);
+      }
+      c.label = label;
+      c.cell.set(ms);
+    },
+    dropLabel(label) {
+      for (const [s, c] of cells) if (c.label === label) { c.cell.el.remove(); cells.delete(s); }
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { h, clear, toast, fmtTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { get } from '../api.js';
 import { RoomSession, localMedia, screenMedia } from '../rooms.js';
-import { peerCell, unavailableBanner, chatPanel, peopleList, roomIndex, inviteDialog, attendanceLink } from '../roomui.js';
+import { peerCell, unavailableBanner, chatPanel, peopleList, roomIndex, inviteDialog, attendanceLink, trackCells } from '../roomui.js';
 
 const PRESENTERS = ['admin', 'leader', 'trainer'];
 
@@ -21,8 +21,9 @@ export default function classPage(root, ctx) {
   let hand = false;
   let floor = false;
   let alive = true;
-  const cells = new Map(); // stream id → {cell, label, participant}
   const stage = h('div.room-grid', { testid: 'class-stage' });
+  const tracks = trackCells((label) => session.streamOf(label), stage);
+  const cells = tracks.cells; // stream id → {cell, label, participant}
   const waiting = h('p.muted.waiting', { testid: 'class-waiting' }, t('class.waiting'));
   const banner = h('div');
   const title = h('h2', { style: { margin: 0 } }, t('room.class'));
@@ -64,7 +65,7 @@ export default function classPage(root, ctx) {
   const session = new RoomSession(id, {
     onUpdate: () => update(),
     onTrack: (label, ms) => showTrack(label, ms),
-    onTrackGone: (label) => { for (const [s, c] of cells) if (c.label === label) { c.cell.el.remove(); cells.delete(s); } update(); },
+    onTrackGone: (label) => { tracks.dropLabel(label); update(); },
     onEvent: (ev) => {
       if (ev.type === 'chat' && ev.text) chat.add(nameOf(ev.from), ev.text, ev.time);
       if (ev.type === 'floor') {
@@ -84,16 +85,7 @@ export default function classPage(root, ctx) {
   const nameOf = (pid) => { const p = session.participants().find((x) => x.id === pid); return p ? p.name || p.user || pid : pid || '?'; };
 
   function showTrack(label, ms) {
-    const { stream, participant } = session.streamOf(label);
-    let c = cells.get(stream);
-    if (!c) {
-      c = { cell: peerCell(participant.name || participant.id, { stream }), label, participant: participant.id };
-      c.cell.el.dataset.participant = participant.id;
-      cells.set(stream, c);
-      stage.append(c.cell.el);
-    }
-    c.label = label;
-    c.cell.set(ms);
+    tracks.show(label, ms);
     update();
   }
 

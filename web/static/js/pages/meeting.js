@@ -9,7 +9,7 @@ import { h, clear, toast, confirmDialog, formDialog } from '../dom.js';
 import { t } from '../i18n.js';
 import { post, del } from '../api.js';
 import { RoomSession, localMedia, screenMedia } from '../rooms.js';
-import { peerCell, unavailableBanner, chatPanel, peopleList, roomIndex, inviteDialog } from '../roomui.js';
+import { peerCell, unavailableBanner, chatPanel, peopleList, roomIndex, inviteDialog, trackCells } from '../roomui.js';
 
 const HOST_ROLES = ['admin', 'operator', 'leader', 'mediator', 'trainer'];
 
@@ -22,8 +22,9 @@ export default function meetingPage(root, ctx) {
   let recordings = [];    // recording ids while recording
   let hand = false;
   let alive = true;
-  const cells = new Map(); // stream id → {cell, label, participant}
   const grid = h('div.room-grid', { testid: 'room-grid' });
+  const tracks = trackCells((label) => session.streamOf(label), grid);
+  const cells = tracks.cells; // stream id → {cell, label, participant}
   const banner = h('div');
   const me = peerCell(t('room.me'), { local: true, testid: 'local-video' });
   grid.append(me.el);
@@ -72,21 +73,10 @@ export default function meetingPage(root, ctx) {
   const nameOf = (pid) => { const p = session.participants().find((x) => x.id === pid); return p ? p.name || p.user || pid : pid || '?'; };
 
   function showTrack(label, ms) {
-    const { stream, participant } = session.streamOf(label);
-    let c = cells.get(stream);
-    if (!c) {
-      c = { cell: peerCell(participant.name || participant.id, { stream }), label, participant: participant.id };
-      c.cell.el.dataset.participant = participant.id;
-      cells.set(stream, c);
-      grid.append(c.cell.el);
-    }
-    c.label = label;
-    c.cell.set(ms);
+    tracks.show(label, ms);
   }
 
-  function dropLabel(label) {
-    for (const [s, c] of cells) if (c.label === label) { c.cell.el.remove(); cells.delete(s); }
-  }
+  function dropLabel(label) { tracks.dropLabel(label); }
 
   function update() {
     const room = session.room || {};
