@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pingan/internal/loadtest/procstat"
 )
 
 const password = "load-Pa55word"
@@ -116,35 +118,31 @@ func countLines(path, s string) int {
 // cpuTicks is utime+stime of pid in clock ticks (/proc/pid/stat).
 func cpuTicks(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	n, err := procstat.ReadTicks(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
+	return n
+}
+
+// status is pid's /proc/pid/status memory figures.
+func status(t *testing.T, pid int) procstat.Status {
+	t.Helper()
+	st, err := procstat.ReadStatus(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // rssParts is the anonymous and file-backed (the bbolt mmap) parts of
-// pid's RSS, as /proc/pid/status has them.
+// pid's RSS.
 func rssParts(t *testing.T, pid int) string {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	for line := range strings.Lines(string(b)) {
-		for _, k := range []string{"RssAnon:", "RssFile:"} {
-			if v, ok := strings.CutPrefix(line, k); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-				parts = append(parts, fmt.Sprintf("%s %.0f MB", strings.ToLower(strings.TrimSuffix(k[3:], ":")), kb/1024))
-			}
-		}
-	}
-	return strings.Join(parts, ", ")
+	st := status(t, pid)
+	return fmt.Sprintf("anon %.0f MB, file %.0f MB", mb(st.RssAnon), mb(st.RssFile))
 }
+
+func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 // watchRSS samples pid's RSS every 250 ms until the test ends; the
 // function it returns gives the highest sample since the last call.
@@ -162,17 +160,10 @@ func watchRSS(t *testing.T, pid int) func() float64 {
 				return
 			case <-tick.C:
 			}
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err != nil {
-				continue
-			}
-			for line := range strings.Lines(string(b)) {
-				if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-					kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-					mu.Lock()
-					high = max(high, kb/1024)
-					mu.Unlock()
-				}
+			if st, err := procstat.ReadStatus(pid); err == nil {
+				mu.Lock()
+				high = max(high, mb(st.VmRSS))
+				mu.Unlock()
 			}
 		}
 	}()
@@ -185,32 +176,8 @@ func watchRSS(t *testing.T, pid int) func() float64 {
 	}
 }
 
-// loadavg is the 1, 5 and 15 minute load average: other work on the
-// machine skews every figure here.
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // rssMB is VmRSS of pid in MB.
-func rssMB(t *testing.T, pid int) float64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func rssMB(t *testing.T, pid int) float64 { return mb(status(t, pid).VmRSS) }
 
 func TestRegisterAndKeepaliveLoad(t *testing.T) {
 	if os.Getenv("PINGAN_LOADTEST") != "1" {
@@ -283,7 +250,7 @@ media: {rtp_ports: "34000-34099"}
 	// CPU per registration holds up when other work shares the machine; the rate does not.
 	t.Logf("registration phase, %s: hub CPU %.0f%% (%.2f ms per device), gbsim CPU %.0f%% (%.2f ms per device) of one core, hub peak RSS %.0f MB; load average %s",
 		regEl.Round(time.Millisecond), float64(hubCPU)/regEl.Seconds(), float64(hubCPU)*10/float64(len(regs)),
-		float64(simCPU)/regEl.Seconds(), float64(simCPU)*10/float64(len(regs)), peak(), loadavg())
+		float64(simCPU)/regEl.Seconds(), float64(simCPU)*10/float64(len(regs)), peak(), procstat.Loadavg())
 	if len(regs) < devices {
 		t.Fatalf("%d of %d devices registered within 3 min (log %s)", len(regs), devices, hubLog)
 	}
@@ -328,7 +295,7 @@ media: {rtp_ports: "34000-34099"}
 	c1, s1, el := cpuTicks(t, pid), cpuTicks(t, sim.Process.Pid), time.Since(t0)
 	cpu := float64(c1-c0) / 100 / el.Seconds() * 100 // USER_HZ = 100
 	t.Logf("steady state, %d devices, 60 s keepalives, %s window: hub CPU %.2f%% of one core, RSS %.0f MB (max %.0f MB; now %s); gbsim CPU %.2f%%; load average %s",
-		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS, rssParts(t, pid), float64(s1-s0)/el.Seconds(), loadavg())
+		devices, el.Round(time.Second), cpu, rssMB(t, pid), maxRSS, rssParts(t, pid), float64(s1-s0)/el.Seconds(), procstat.Loadavg())
 	if profDir != "" {
 		profile(t, pprofAddr, "heap?gc=1", filepath.Join(profDir, "heap-steady.pprof"))
 		profile(t, pprofAddr, "goroutine", filepath.Join(profDir, "goroutine.pprof"))
@@ -352,6 +319,7 @@ func pprofOverlay(t *testing.T, dir string) string {
 	code := `package main
 
 import (
+	"pingan/internal/loadtest/procstat"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
