@@ -8,16 +8,14 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	pwebrtc "github.com/pion/webrtc/v4"
 
 	"pingan/internal/auth"
 	"pingan/internal/sample"
+	"pingan/internal/testutil/peer"
 	"pingan/media"
 	"pingan/media/webrtc"
 )
@@ -130,61 +128,17 @@ func (e *whepEnv) do(t testing.TB, method, path, token, ctype, body string) *htt
 	return res
 }
 
-// testViewer is a pion recvonly peer that counts video packets.
-type testViewer struct {
-	pc         *pwebrtc.PeerConnection
-	frames     atomic.Uint64
-	audio      atomic.Uint64
-	firstVideo chan []byte
-	once       sync.Once
-}
+// testViewer is a pion recvonly peer that counts what it receives.
+type testViewer = peer.Viewer
 
 func newTestViewer(t testing.TB) (*testViewer, string) {
 	t.Helper()
-	m := &pwebrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	se := pwebrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se)).NewPeerConnection(pwebrtc.Configuration{})
+	v, offer, err := peer.NewViewer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = pc.Close() })
-	v := &testViewer{pc: pc, firstVideo: make(chan []byte, 1)}
-	for _, k := range []pwebrtc.RTPCodecType{pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == pwebrtc.RTPCodecTypeAudio {
-				v.audio.Add(1)
-				continue
-			}
-			if p.Marker {
-				v.frames.Add(1)
-			}
-			v.once.Do(func() { v.firstVideo <- append([]byte(nil), p.Payload...) })
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := pwebrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	return v, pc.LocalDescription().SDP
+	t.Cleanup(func() { _ = v.PC.Close() })
+	return v, offer
 }
 
 // keyframeStart reports whether an H.264 RTP payload starts a keyframe: SPS
@@ -227,19 +181,19 @@ func TestWHEPEndToEnd(t *testing.T) {
 		res.Header.Get("Content-Type") != "application/sdp" {
 		t.Fatalf("headers %v", res.Header)
 	}
-	if err := v.pc.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
+	if err := v.PC.SetRemoteDescription(pwebrtc.SessionDescription{Type: pwebrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case p := <-v.firstVideo:
+	case p := <-v.FirstVideo:
 		if !keyframeStart(p) {
 			t.Fatalf("first video packet does not start a keyframe: % x", p[:min(len(p), 8)])
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no video within 10 s")
 	}
-	n := v.frames.Load()
-	waitUntil(t, 5*time.Second, "frames to keep arriving", func() bool { return v.frames.Load() >= n+25 && v.audio.Load() > 0 })
+	n := v.Frames.Load()
+	waitUntil(t, 5*time.Second, "frames to keep arriving", func() bool { return v.Frames.Load() >= n+25 && v.Audio.Load() > 0 })
 	if info, _ := e.hub.Info("demo/1"); info.Readers != 1 {
 		t.Errorf("readers %d, want 1", info.Readers)
 	}

@@ -8,79 +8,34 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	pwebrtc "github.com/pion/webrtc/v4"
 
 	"pingan/gateway/gb28181/sim"
+	"pingan/internal/testutil/peer"
 )
 
 // whepViewer is a pion recvonly peer playing one stream over WHEP.
 type whepViewer struct {
-	pc         *pwebrtc.PeerConnection
-	frames     atomic.Uint64 // video frames (marker bits)
-	audio      atomic.Uint64
-	firstVideo chan []byte  // payload of the first video packet
-	videoMime  atomic.Value // string: the negotiated video codec
-	firstAt    time.Time    // when the POST was sent
-	location   string
-	once       sync.Once
+	*peer.Viewer
+	firstAt  time.Time // when the POST was sent
+	location string
 }
 
 // play POSTs a WHEP offer for stream and applies the answer.
 func (h *testHub) play(stream string) *whepViewer {
 	h.t.Helper()
 	t := h.t
-	m := &pwebrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	se := pwebrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	pc, err := pwebrtc.NewAPI(pwebrtc.WithMediaEngine(m), pwebrtc.WithSettingEngine(se)).NewPeerConnection(pwebrtc.Configuration{})
+	pv, offer, err := peer.NewViewer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = pc.Close() })
-	v := &whepViewer{pc: pc, firstVideo: make(chan []byte, 1)}
-	for _, k := range []pwebrtc.RTPCodecType{pwebrtc.RTPCodecTypeVideo, pwebrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, pwebrtc.RTPTransceiverInit{Direction: pwebrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	pc.OnTrack(func(tr *pwebrtc.TrackRemote, _ *pwebrtc.RTPReceiver) {
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == pwebrtc.RTPCodecTypeAudio {
-				v.audio.Add(1)
-				continue
-			}
-			if v.videoMime.Load() == nil {
-				v.videoMime.Store(tr.Codec().MimeType)
-			}
-			if p.Marker {
-				v.frames.Add(1)
-			}
-			v.once.Do(func() { v.firstVideo <- append([]byte(nil), p.Payload...) })
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := pwebrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	req, err := http.NewRequest(http.MethodPost, h.base+"/whep/"+stream, strings.NewReader(pc.LocalDescription().SDP))
+	t.Cleanup(func() { _ = pv.PC.Close() })
+	v := &whepViewer{Viewer: pv}
+	pc := pv.PC
+	req, err := http.NewRequest(http.MethodPost, h.base+"/whep/"+stream, strings.NewReader(offer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +69,7 @@ func (v *whepViewer) waitKeyframe(t *testing.T) time.Duration {
 func (v *whepViewer) waitKeyframeOf(t *testing.T, isKeyframeStart func([]byte) bool) time.Duration {
 	t.Helper()
 	select {
-	case p := <-v.firstVideo:
+	case p := <-v.FirstVideo:
 		if !isKeyframeStart(p) {
 			t.Fatalf("first video packet does not start a keyframe: % x", p[:min(len(p), 8)])
 		}
@@ -128,8 +83,8 @@ func (v *whepViewer) waitKeyframeOf(t *testing.T, isKeyframeStart func([]byte) b
 // waitFrames waits for n more video frames.
 func (v *whepViewer) waitFrames(t *testing.T, n uint64, d time.Duration) {
 	t.Helper()
-	from := v.frames.Load()
-	eventually(t, d, fmt.Sprintf("%d more video frames", n), func() bool { return v.frames.Load() >= from+n })
+	from := v.Frames.Load()
+	eventually(t, d, fmt.Sprintf("%d more video frames", n), func() bool { return v.Frames.Load() >= from+n })
 }
 
 // stop ends the WHEP session (DELETE) and closes the peer.
@@ -140,7 +95,7 @@ func (h *testHub) stopViewer(v *whepViewer) {
 	if res, err := http.DefaultClient.Do(req); err == nil {
 		res.Body.Close()
 	}
-	_ = v.pc.Close()
+	_ = v.PC.Close()
 }
 
 // h264KeyframeStart: an SPS or IDR, a STAP-A holding one, or the first

@@ -86,7 +86,7 @@ func TestH265RTSPToWHEP(t *testing.T) {
 	})
 	v := h.play("live/hevc")
 	t.Logf("WHEP POST → first H.265 keyframe packet: %s", v.waitKeyframeOf(t, h265KeyframeStart))
-	if m, _ := v.videoMime.Load().(string); !strings.EqualFold(m, "video/H265") {
+	if m, _ := v.VideoMime.Load().(string); !strings.EqualFold(m, "video/H265") {
 		t.Fatalf("negotiated %q, want video/H265", m)
 	}
 	v.waitFrames(t, 15, 15*time.Second)
